@@ -143,7 +143,7 @@ async function exposeGc(): Promise<GcFn | undefined> {
 }
 
 /**
- * Registers (with vitest's `describe`/`it`) the checks every {@link ExitPolicy}
+ * Registers (with vitest's `describe`/`it`) the checks every `ExitPolicy`
  * must pass: the `v1` shape, synchronous boolean answers, safety with NaN and
  * infinite inputs, no writes to the context, determinism, `reset` semantics
  * (a reset policy behaves as a fresh one) and an allocation-free steady state
