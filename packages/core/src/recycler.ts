@@ -17,6 +17,8 @@ export interface FeatureRecycler {
    * releases) any previous template state.
    */
   setTemplate(templateImage: HostTensor, encoderOutputs?: Readonly<Record<string, BackendTensor>>): void;
+  /** Releases the template state (the tracker's `reset`); `setTemplate` must come before the next frame. */
+  clearTemplate(): void;
   /** Starts a frame with its preprocessed search image. */
   beginFrame(searchImage: HostTensor): void;
   /** Feeds of stage `stageIndex`, built from the images and earlier outputs. */

@@ -136,6 +136,11 @@ export function createRecycler(): Recycler {
       collected = plan.stages.map(() => false);
     },
 
+    clearTemplate(): void {
+      check('clearTemplate');
+      releaseTemplate();
+    },
+
     setTemplate(image: HostTensor, encoderOutputs?: Readonly<Record<string, BackendTensor>>): void {
       check('setTemplate');
       const keep = plan!.template?.keep ?? [];

@@ -166,6 +166,20 @@ describe('createRecycler', () => {
     expect(() => r.beginFrame(image(32))).toThrow(DisposedError);
   });
 
+  it('clearTemplate releases the template cache at once and requires a new template before the next frame', () => {
+    const r = createRecycler();
+    r.attach(cacheManifest);
+    const enc = outputsOf(cacheManifest.templateEncoder!, 'enc');
+    r.setTemplate(image(16), enc);
+    r.clearTemplate();
+    expect(disposals(enc)).toEqual({ tpl_tokens: 1, tpl_kv: 1, tpl_debug: 1 });
+    expect(r.heldTensorCount).toBe(0);
+    expect(() => r.beginFrame(image(32))).toThrow(/before setTemplate/);
+    r.clearTemplate(); // harmless twice
+    expect(disposals(enc)).toEqual({ tpl_tokens: 1, tpl_kv: 1, tpl_debug: 1 });
+    r.dispose();
+  });
+
   it('releases a frame in flight on dispose, and on the next beginFrame if endFrame was skipped', () => {
     const r = createRecycler();
     r.attach(plainManifest);

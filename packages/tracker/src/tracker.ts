@@ -494,6 +494,7 @@ export async function createTracker(options: TrackerOptions): Promise<DyTrackTra
       initialized = false;
       frameIndex = 0;
       previous = undefined;
+      recycler.clearTemplate();
       policy.reset?.();
     },
 
