@@ -1,0 +1,155 @@
+import { resolve } from 'node:path';
+import { modelConfig, type ModelVariant } from '@dytrack/model';
+import { formatProgressLine, parseDataSources, trainModel, type ModelEvaluation, type TrainProgress } from '@dytrack/train';
+import { numberOption, parseOptions, UsageError, type Command } from '../command.js';
+
+const HELP = `Usage: dytrack train --variant tiny --data SOURCES --steps N --out DIR [options]
+
+Trains a DyTrack model on onnxruntime: (template, search) pairs with OSTrack's
+jitter and augmentations, the DyTrack loss on every exit (box, focal, decision
+branch, target-aware self-distillation), AdamW with warm-up and cosine decay.
+Checkpoints go to DIR/checkpoint.safetensors (resume with --resume); at the end
+DIR holds loss.png, history.json and weights.safetensors, and the exported model
+(ONNX stages + dytrack.model.json, provenance and held-out evaluation included)
+goes to --export (default DIR/model).
+
+Data (--data, comma-separated):
+  synthetic            procedural sequences (seeds below 800000000; evaluation
+                       uses 900000000 and up, never seen in training)
+  synthetic:N          only N distinct procedural sequences
+  DIR                  a dataset in the OTB, LaSOT or GOT-10k layout (detected)
+  otb:DIR lasot:DIR got10k:DIR   force the layout
+  SOURCE*W             sampling weight W (default 1)
+
+Options:
+  --variant NAME       architecture (default tiny)
+  --steps N            optimizer steps (required)
+  --batch N            samples per step (default 8)
+  --lr X               peak learning rate (default 4e-4)
+  --warmup N           warm-up steps (default 5% of --steps)
+  --decay D            cosine (default), step or constant
+  --seed N             run seed: initial weights and every batch (default 1)
+  --threads N          onnxruntime intra-op threads of the step (default 2)
+  --checkpoint-every N steps between checkpoints (default 100)
+  --resume             continue from DIR/checkpoint.safetensors
+  --stop-after N       stop after step N (checkpoint, no export)
+  --no-worker          prepare batches on the main thread
+  --fp16               store exported weights as float16
+  --export DIR         where the model goes (default OUT/model)
+  --eval-sequences N   held-out procedural sequences evaluated at the end (default 8; 0 skips)
+  --eval-dataset DIR   also evaluate on this dataset (repeatable)
+  --no-eval            skip the evaluation
+
+Example:
+  dytrack train --variant tiny --data synthetic --steps 2000 --out runs/tiny
+`;
+
+function pct(v: number): string {
+  return v.toFixed(1);
+}
+
+function evaluationTable(evals: readonly ModelEvaluation[]): string {
+  const lines: string[] = [];
+  for (const e of evals) {
+    lines.push(`${e.data} (${e.sequences.length} sequences)`);
+    e.perExit.forEach((f, k) => lines.push(`  always exit ${k}: AUC ${pct(f.auc)}  P@20 ${pct(f.precision)}  ${f.fps.toFixed(0)} fps`));
+    lines.push(`  dynamic:       AUC ${pct(e.dynamic.auc)}  P@20 ${pct(e.dynamic.precision)}  mean stages ${e.dynamic.meanStages?.toFixed(2) ?? '-'}  ${e.dynamic.fps.toFixed(0)} fps`);
+  }
+  return lines.join('\n');
+}
+
+/** `dytrack train`: the training pipeline of `@dytrack/train`. */
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'train a model (procedural and dataset pairs) and export it',
+  help: HELP,
+  async run(argv, io) {
+    const { values, positionals } = parseOptions(argv, {
+      variant: { type: 'string', default: 'tiny' },
+      data: { type: 'string' },
+      steps: { type: 'string' },
+      out: { type: 'string' },
+      batch: { type: 'string' },
+      lr: { type: 'string' },
+      warmup: { type: 'string' },
+      decay: { type: 'string' },
+      seed: { type: 'string' },
+      threads: { type: 'string' },
+      'checkpoint-every': { type: 'string' },
+      resume: { type: 'boolean', default: false },
+      'stop-after': { type: 'string' },
+      'no-worker': { type: 'boolean', default: false },
+      fp16: { type: 'boolean', default: false },
+      export: { type: 'string' },
+      'eval-sequences': { type: 'string' },
+      'eval-dataset': { type: 'string', multiple: true },
+      'no-eval': { type: 'boolean', default: false },
+    });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (see dytrack train --help)`);
+    if (!values.data) throw new UsageError('--data SOURCES is required (for example --data synthetic)');
+    if (!values.out) throw new UsageError('--out DIR is required');
+    if (values.steps === undefined) throw new UsageError('--steps N is required');
+    const int = (v: string | undefined, name: string, fallback: number, min: number): number => {
+      const n = numberOption(v, name, fallback);
+      if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got ${v}`);
+      return n;
+    };
+    const steps = int(values.steps, 'steps', 0, 1);
+    const decay = values.decay ?? 'cosine';
+    if (decay !== 'cosine' && decay !== 'step' && decay !== 'constant') throw new UsageError(`--decay must be cosine, step or constant, got "${decay}"`);
+    let config;
+    try {
+      config = modelConfig(values.variant as ModelVariant);
+    } catch {
+      throw new UsageError(`--variant must be tiny or base, got "${values.variant}"`);
+    }
+    const data = parseDataSources(values.data).map((s) => (s.kind === 'dataset' ? { ...s, root: resolve(io.cwd, s.root) } : s));
+    const evalSequences = int(values['eval-sequences'], 'eval-sequences', 8, 0);
+    const evalDatasets = (values['eval-dataset'] ?? []).map((d) => resolve(io.cwd, d));
+    const tty = io.stderr.isTTY === true;
+    let lastPrinted = 0;
+    const onProgress = (p: TrainProgress): void => {
+      const line = formatProgressLine(p);
+      if (tty) {
+        const cols = io.stderr.columns ?? 100;
+        io.stderr.write(`\r${line.slice(0, cols - 1).padEnd(cols - 1)}`);
+      } else if (p.step === p.totalSteps || p.step - lastPrinted >= 10 || p.step <= 3) {
+        lastPrinted = p.step;
+        io.stderr.write(`${line}\n`);
+      }
+    };
+    const started = Date.now();
+    const result = await trainModel({
+      model: config,
+      data,
+      steps,
+      batchSize: int(values.batch, 'batch', 8, 1),
+      seed: int(values.seed, 'seed', 1, 0),
+      outDir: resolve(io.cwd, values.out),
+      ...(values.export ? { exportDir: resolve(io.cwd, values.export) } : {}),
+      lr: numberOption(values.lr, 'lr', 4e-4),
+      ...(values.warmup !== undefined ? { warmupSteps: int(values.warmup, 'warmup', 0, 0) } : {}),
+      decay,
+      threads: int(values.threads, 'threads', 2, 1),
+      checkpointEvery: int(values['checkpoint-every'], 'checkpoint-every', 100, 1),
+      resume: values.resume,
+      ...(values['stop-after'] !== undefined ? { stopAfter: int(values['stop-after'], 'stop-after', steps, 1) } : {}),
+      workerLoader: !values['no-worker'],
+      fp16: values.fp16,
+      evaluation: values['no-eval'] || (evalSequences === 0 && evalDatasets.length === 0) ? false : { syntheticSequences: evalSequences, datasets: evalDatasets },
+      provenance: { command: `dytrack train ${argv.join(' ')}` },
+      onProgress,
+      onLog: (m) => io.stderr.write(`${tty ? '\n' : ''}${m}\n`),
+    });
+    if (tty) io.stderr.write('\n');
+    const wall = (Date.now() - started) / 1000;
+    io.stdout.write(
+      `steps ${result.steps}  final loss ${result.finalLoss.toFixed(4)} (ema ${result.finalSmoothedLoss.toFixed(4)})  training ${result.trainSeconds.toFixed(0)} s  wall ${wall.toFixed(0)} s\n` +
+        `data loading: ${result.loader.batches} batches, ${(result.loader.produceMs / 1000).toFixed(1)} s producing, ${(result.loader.waitMs / 1000).toFixed(1)} s waited\n`,
+    );
+    if (result.exportDir) io.stdout.write(`model: ${result.exportDir}\n`);
+    else io.stdout.write(`stopped at step ${result.steps} of ${steps}; resume with --resume\n`);
+    if (result.evaluation) io.stdout.write(`${evaluationTable(result.evaluation)}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,177 @@
+import type { TensorDType } from '@dytrack/core';
+import { InvalidArgumentError } from '@dytrack/core';
+import type { FloatDType, Value } from '@dytrack/onnx';
+import { Graph, serializeModel } from '@dytrack/onnx';
+import { gradients } from './gradients.js';
+import type { GradientRules } from './rules.js';
+
+/** A trainable parameter: a graph input whose value the trainer keeps between steps. */
+export interface ParameterSpec {
+  /** Graph input name (exact; may contain `/` and `.`). */
+  readonly name: string;
+  readonly dims: readonly number[];
+  /**
+   * Whether AdamW's decoupled weight decay applies. Default: true for tensors of rank ≥ 2
+   * (weight matrices), false for vectors (biases, norm scales) and scalars.
+   */
+  readonly weightDecay?: boolean;
+}
+
+/** A per-step data input (a batch of images, targets, masks). */
+export interface DataInputSpec {
+  readonly name: string;
+  readonly dtype: TensorDType;
+  readonly shape: readonly number[];
+}
+
+/** AdamW hyper-parameters (PyTorch `torch.optim.AdamW` semantics). The learning rate is a run-time input. */
+export interface AdamWOptions {
+  /** Default 0.9. */
+  readonly beta1?: number;
+  /** Default 0.999. */
+  readonly beta2?: number;
+  /** Default 1e-8. */
+  readonly epsilon?: number;
+  /** Decoupled weight decay coefficient, applied as `p -= lr·wd·p` to masked parameters. Default 0.01. */
+  readonly weightDecay?: number;
+  /**
+   * Clip gradients by their global L2 norm (as `torch.nn.utils.clip_grad_norm_`, with its
+   * 1e-6 guard). Omit to disable clipping.
+   */
+  readonly maxGradNorm?: number;
+}
+
+/** What the forward function returns: the scalar loss and any metrics to report. */
+export interface ForwardResult {
+  /** Scalar (shape `[]`) float loss. */
+  readonly loss: Value;
+  /** Extra outputs (any shape) reported per step, computed from the same forward pass. */
+  readonly metrics?: Readonly<Record<string, Value>>;
+}
+
+/** Description of a training step, turned into one ONNX graph by {@link buildTrainingStep}. */
+export interface TrainingStepSpec {
+  /** Float type of parameters, optimizer state and loss. Default `'float32'`. */
+  readonly dtype?: FloatDType;
+  readonly parameters: readonly ParameterSpec[];
+  readonly inputs: readonly DataInputSpec[];
+  /** Builds the forward pass and loss with `g`'s helpers from parameter and data input values. */
+  readonly forward: (g: Graph, params: Readonly<Record<string, Value>>, inputs: Readonly<Record<string, Value>>) => ForwardResult;
+  readonly optimizer?: AdamWOptions;
+  /** Extra gradient rules, passed to {@link gradients}. */
+  readonly rules?: GradientRules;
+}
+
+/** Graph input and output names of a training step. */
+export const TRAINING_STEP_NAMES = {
+  /** Scalar learning-rate input. */
+  learningRate: 'lr',
+  /** Scalar step-number input (1 for the first step), for Adam's bias correction. */
+  step: 'step',
+  /** Scalar loss output. */
+  loss: 'loss',
+  /** Scalar global gradient norm output (before clipping). */
+  gradNorm: 'grad_norm',
+  /** Input holding Adam's first moment of a parameter. */
+  firstMoment: (param: string) => `adam_m/${param}`,
+  /** Input holding Adam's second moment of a parameter. */
+  secondMoment: (param: string) => `adam_v/${param}`,
+  /** Output carrying the updated value of an input (parameter or moment). */
+  updated: (input: string) => `updated/${input}`,
+  /** Output carrying a metric. */
+  metric: (name: string) => `metric/${name}`,
+} as const;
+
+/** A built training step: the graph, its bytes, and how to feed it. */
+export interface TrainingStep {
+  readonly graph: Graph;
+  /** Serialised ONNX model. */
+  readonly bytes: Uint8Array;
+  readonly dtype: FloatDType;
+  /** Parameters with the weight-decay mask resolved. */
+  readonly parameters: readonly Required<ParameterSpec>[];
+  readonly inputs: readonly DataInputSpec[];
+  /** Metric names (outputs are `metric/<name>`). */
+  readonly metrics: readonly string[];
+  /** Resolved optimizer settings. */
+  readonly optimizer: Required<Omit<AdamWOptions, 'maxGradNorm'>> & { readonly maxGradNorm: number | undefined };
+}
+
+/**
+ * Builds one ONNX graph that runs a whole training step: forward pass and loss, reverse-mode
+ * gradients, optional global-norm clipping and the AdamW update.
+ *
+ * Inputs: every parameter (by name), its Adam moments (`adam_m/<name>`, `adam_v/<name>`),
+ * the data inputs, `lr` and `step` (scalars of the float type). Outputs: `loss`,
+ * `grad_norm`, `metric/<name>` and `updated/<input>` for each parameter and moment.
+ * The learning-rate schedule lives outside the graph: feed `lr` each step.
+ */
+export function buildTrainingStep(spec: TrainingStepSpec): TrainingStep {
+  const dtype = spec.dtype ?? 'float32';
+  const opt = {
+    beta1: spec.optimizer?.beta1 ?? 0.9,
+    beta2: spec.optimizer?.beta2 ?? 0.999,
+    epsilon: spec.optimizer?.epsilon ?? 1e-8,
+    weightDecay: spec.optimizer?.weightDecay ?? 0.01,
+    maxGradNorm: spec.optimizer?.maxGradNorm,
+  };
+  for (const [k, v] of Object.entries(opt)) {
+    if (v !== undefined && (!Number.isFinite(v) || v < 0)) throw new InvalidArgumentError(`AdamW ${k} must be a finite non-negative number, got ${v}`);
+  }
+  if (opt.beta1 >= 1 || opt.beta2 >= 1) throw new InvalidArgumentError('AdamW betas must be below 1');
+  if (spec.parameters.length === 0) throw new InvalidArgumentError('buildTrainingStep: no parameters');
+  const N = TRAINING_STEP_NAMES;
+  const parameters = spec.parameters.map((p) => ({ name: p.name, dims: [...p.dims], weightDecay: p.weightDecay ?? p.dims.length >= 2 }));
+
+  const g = new Graph({ name: 'training_step', dtype });
+  const params: Record<string, Value> = {};
+  for (const p of parameters) params[p.name] = g.input(p.name, dtype, p.dims);
+  const inputs: Record<string, Value> = {};
+  for (const i of spec.inputs) inputs[i.name] = g.input(i.name, i.dtype, i.shape);
+  const lr = g.input(N.learningRate, dtype, []);
+  const step = g.input(N.step, dtype, []);
+  const moments = parameters.map((p) => ({
+    m: g.input(N.firstMoment(p.name), dtype, p.dims),
+    v: g.input(N.secondMoment(p.name), dtype, p.dims),
+  }));
+
+  const { loss, metrics = {} } = g.scope('forward', () => spec.forward(g, params, inputs));
+  if (loss.dtype !== dtype) throw new InvalidArgumentError(`training step: loss is ${loss.dtype}, expected ${dtype}`);
+  if (!loss.shape || loss.shape.length !== 0) throw new InvalidArgumentError(`training step: loss must be a scalar (shape []), got ${loss}`);
+
+  const grads = gradients(g, loss, parameters.map((p) => params[p.name]), { rules: spec.rules });
+
+  g.scope('adamw', () => {
+    const squares = grads.map((d) => g.reduceSum(g.mul(d, d), undefined, false));
+    const norm = g.sqrt(squares.length === 1 ? squares[0] : g.op('Sum', squares));
+    g.output(norm, N.gradNorm);
+    let clipped = grads;
+    if (opt.maxGradNorm !== undefined) {
+      const coef = g.min(g.div(opt.maxGradNorm, g.add(norm, 1e-6)), 1);
+      clipped = grads.map((d) => g.mul(d, coef));
+    }
+    const bias1 = g.sub(1, g.pow(g.scalar(opt.beta1), step));
+    const bias2 = g.sub(1, g.pow(g.scalar(opt.beta2), step));
+    const stepSize = g.div(lr, bias1);
+    const sqrtBias2 = g.sqrt(bias2);
+    const decay = g.sub(1, g.mul(lr, opt.weightDecay));
+    parameters.forEach((p, i) =>
+      g.scope(`p${i}`, () => {
+        const d = clipped[i];
+        const m = g.add(g.mul(moments[i].m, opt.beta1), g.mul(d, 1 - opt.beta1));
+        const v = g.add(g.mul(moments[i].v, opt.beta2), g.mul(g.mul(d, d), 1 - opt.beta2));
+        const denom = g.add(g.div(g.sqrt(v), sqrtBias2), opt.epsilon);
+        const decayed = p.weightDecay && opt.weightDecay > 0 ? g.mul(params[p.name], decay) : params[p.name];
+        const next = g.sub(decayed, g.mul(stepSize, g.div(m, denom)));
+        g.output(next, N.updated(p.name));
+        g.output(m, N.updated(N.firstMoment(p.name)));
+        g.output(v, N.updated(N.secondMoment(p.name)));
+      }),
+    );
+  });
+  g.output(loss, N.loss);
+  const metricNames = Object.keys(metrics);
+  for (const name of metricNames) g.output(metrics[name], N.metric(name));
+
+  return { graph: g, bytes: serializeModel(g), dtype, parameters, inputs: spec.inputs, metrics: metricNames, optimizer: opt };
+}
