@@ -11,6 +11,12 @@ export interface TensorInfo {
   readonly shape: TensorShape | undefined;
 }
 
+/**
+ * A form of model source that {@link InferenceBackend.loadModel} can take: `'bytes'`
+ * (a `Uint8Array` of ONNX bytes), `'path'` (a file path string) or `'url'` (a URL string).
+ */
+export type ModelSourceKind = 'bytes' | 'path' | 'url';
+
 /** What a backend can do on the machine it runs on. */
 export interface BackendCapabilities {
   /** Execution providers in use, in order of preference (`'cpu'`, `'wasm'`, `'webgpu'`, ...). */
@@ -21,6 +27,11 @@ export interface BackendCapabilities {
   readonly dtypes: readonly TensorDType[];
   /** Intra-op threads in use, when known. */
   readonly threads: number | undefined;
+  /**
+   * Which forms of {@link InferenceBackend.loadModel}'s source this backend accepts: a
+   * string source is a path where `'path'` is listed and a URL where `'url'` is.
+   */
+  readonly modelSources: readonly ModelSourceKind[];
 }
 
 /** Options for one run. */

@@ -24,7 +24,7 @@ export { CHANNELS, frameFormat, assertValidFrame, assertValidBox, assertBoxInFra
 export type { TensorDType, TensorDataMap, TensorData, HostTensor, TensorLocation, BackendTensor, TensorValue } from './tensor.js';
 export { elementCount, isBackendTensor } from './tensor.js';
 
-export type { TensorShape, TensorInfo, BackendCapabilities, RunOptions, LoadModelOptions, InferenceSession, InferenceBackend } from './backend.js';
+export type { TensorShape, TensorInfo, ModelSourceKind, BackendCapabilities, RunOptions, LoadModelOptions, InferenceSession, InferenceBackend } from './backend.js';
 
 export type { ExitContext, ExitPolicy } from './policy.js';
 export type { FeatureRecycler } from './recycler.js';

@@ -32,12 +32,17 @@ export async function verifySha256(bytes: Uint8Array, expected: string, file: st
   }
 }
 
-/** A {@link ModelSource} over files held in memory, verified on read. */
-export function inMemoryModel(manifest: ModelManifest, files: Readonly<Record<string, Uint8Array>>): ModelSource {
+/**
+ * A {@link ModelSource} over files held in memory (a `Map`, such as an export's
+ * `files`, or a plain object), verified on read.
+ */
+export function inMemoryModel(manifest: ModelManifest, files: ReadonlyMap<string, Uint8Array> | Readonly<Record<string, Uint8Array>>): ModelSource {
+  const lookup = (file: string): Uint8Array | undefined =>
+    files instanceof Map ? files.get(file) : Object.prototype.hasOwnProperty.call(files, file) ? (files as Record<string, Uint8Array>)[file] : undefined;
   return {
     manifest,
     async readFile(file: string): Promise<Uint8Array> {
-      const bytes = files[file];
+      const bytes = lookup(file);
       if (!bytes) throw new ModelMismatchError(`${file}: named by the manifest but not among the model's files`);
       const graph = [manifest.templateEncoder, ...manifest.stages].find((g) => g?.file === file);
       if (graph) await verifySha256(bytes, graph.sha256, file);

@@ -109,6 +109,8 @@ describe('model sources', () => {
   it('inMemoryModel returns files whose hash matches', async () => {
     const source = inMemoryModel(manifest, { 's0.onnx': bytes });
     expect(await source.readFile('s0.onnx')).toBe(bytes);
+    expect(await inMemoryModel(manifest, new Map([['s0.onnx', bytes]])).readFile('s0.onnx')).toBe(bytes);
+    await expect(inMemoryModel(manifest, {}).readFile('toString')).rejects.toThrow(/not among/); // no prototype lookups
   });
 
   it('inMemoryModel rejects a file that does not belong to the manifest, and a missing file', async () => {
