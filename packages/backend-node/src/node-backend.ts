@@ -1,10 +1,8 @@
-import { BackendError, DisposedError, InvalidArgumentError } from '@dytrack/core';
+import { InvalidArgumentError } from '@dytrack/core';
 import type { BackendCapabilities, InferenceBackend, InferenceSession, LoadModelOptions, TensorDType } from '@dytrack/core';
-import { InferenceSession as OrtInferenceSessionFactory } from 'onnxruntime-node';
+import { ALL_DTYPES } from '@dytrack/ort-common';
 import type { InferenceSession as OrtSession } from 'onnxruntime-node';
-import { ALL_DTYPES } from './dtypes.js';
-import { messageOf } from './feeds.js';
-import { OrtInferenceSession } from './session.js';
+import { createLoader } from './runtime.js';
 
 /**
  * An execution provider: its name (`'cpu'`, `'cuda'`, `'dml'`, `'coreml'`, ...), or
@@ -36,14 +34,11 @@ export interface NodeBackendOptions {
   readonly logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
 }
 
-/** Where {@link NodeBackend.loadModel} can read a model from. */
-export type ModelSourceKind = 'bytes' | 'path' | 'url';
-
-/** {@link BackendCapabilities} plus the model sources this backend accepts. */
-export interface NodeBackendCapabilities extends BackendCapabilities {
-  /** `'bytes'` (a `Uint8Array`) and `'path'` (a file path string). */
-  readonly modelSources: readonly ModelSourceKind[];
-}
+/**
+ * The {@link BackendCapabilities} of a {@link NodeBackend}; its `modelSources` are
+ * `'bytes'` (a `Uint8Array`) and `'path'` (a file path string).
+ */
+export type NodeBackendCapabilities = BackendCapabilities;
 
 /** The {@link InferenceBackend} returned by {@link createNodeBackend}. */
 export interface NodeBackend extends InferenceBackend {
@@ -106,48 +101,18 @@ export function createNodeBackend(options: NodeBackendOptions = {}): NodeBackend
     threads: options.intraOpNumThreads ? options.intraOpNumThreads : undefined,
     modelSources: Object.freeze(['bytes', 'path'] as const),
   });
-  const sessions = new Set<OrtInferenceSession>();
-  let disposed: Promise<void> | undefined;
+  const loader = createLoader({
+    backendName: 'onnxruntime-node',
+    sessionOptions,
+    strings: { noun: 'path', accepted: 'a Uint8Array of ONNX bytes or a file path', baseName },
+    prepare: () => ({ behaviour: { onDevice: false, serializeRuns: false, copyFeeds: false }, copyModelBytes: false }),
+  });
 
   return {
     specificationVersion: 'v1',
     name: 'onnxruntime-node',
     capabilities,
-
-    async loadModel(source: Uint8Array | string, loadOptions?: LoadModelOptions): Promise<InferenceSession> {
-      if (disposed !== undefined) throw new DisposedError('backend "onnxruntime-node"');
-      if (typeof source === 'string') {
-        if (source.length === 0) throw new InvalidArgumentError('loadModel: the model path is empty');
-      } else if (!(source instanceof Uint8Array)) {
-        throw new InvalidArgumentError('loadModel: source must be a Uint8Array of ONNX bytes or a file path');
-      }
-      const name = loadOptions?.name ?? (typeof source === 'string' ? baseName(source) : 'model');
-      const from = typeof source === 'string' ? ` from ${source}` : ` (${source.byteLength} bytes)`;
-      if (typeof source !== 'string' && source.byteLength === 0) {
-        throw new BackendError(`failed to load model "${name}"${from}: the model is empty`);
-      }
-      let ortSession: OrtSession;
-      try {
-        ortSession =
-          typeof source === 'string'
-            ? await OrtInferenceSessionFactory.create(source, sessionOptions)
-            : await OrtInferenceSessionFactory.create(source, sessionOptions);
-      } catch (cause) {
-        throw new BackendError(`failed to load model "${name}"${from}: ${messageOf(cause)}`, { cause });
-      }
-      const session = await OrtInferenceSession.wrap(name, ortSession, { onDevice: false, serializeRuns: false, copyFeeds: false }, (s) => sessions.delete(s));
-      if (disposed !== undefined) {
-        // The backend was disposed while this model loaded.
-        await session.release();
-        throw new DisposedError('backend "onnxruntime-node"');
-      }
-      sessions.add(session);
-      return session;
-    },
-
-    dispose(): Promise<void> {
-      disposed ??= Promise.allSettled([...sessions].map((s) => s.release())).then(() => undefined);
-      return disposed;
-    },
+    loadModel: (source: Uint8Array | string, loadOptions?: LoadModelOptions): Promise<InferenceSession> => loader.load(source, loadOptions),
+    dispose: (): Promise<void> => loader.dispose(),
   };
 }

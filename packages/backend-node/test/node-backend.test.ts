@@ -3,8 +3,7 @@ import type { BackendTensor, HostTensor } from '@dytrack/core';
 import { buildModel } from '@dytrack/conformance';
 import { createNodeBackend } from '@dytrack/backend-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { prepareFeeds } from '../src/feeds.js';
-import { ortTensorOf } from '../src/tensor.js';
+import { ortTensorOf, prepareFeeds } from '../src/runtime.js';
 
 const addModel = buildModel({
   name: 'add',

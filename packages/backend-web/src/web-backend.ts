@@ -1,10 +1,9 @@
-import { BackendError, DisposedError, InvalidArgumentError, InvalidStateError } from '@dytrack/core';
-import type { BackendCapabilities, InferenceBackend, InferenceSession, LoadModelOptions, TensorDType } from '@dytrack/core';
-import { InferenceSession as OrtSessionFactory, env } from 'onnxruntime-web';
+import { InvalidArgumentError, InvalidStateError } from '@dytrack/core';
+import type { BackendCapabilities, InferenceBackend, InferenceSession, LoadModelOptions, ModelSourceKind, TensorDType } from '@dytrack/core';
+import { ALL_DTYPES } from '@dytrack/ort-common';
+import { env } from 'onnxruntime-web';
 import type { InferenceSession as OrtSession } from 'onnxruntime-web';
-import { ALL_DTYPES } from './dtypes.js';
-import { messageOf } from './feeds.js';
-import { OrtInferenceSession } from './session.js';
+import { createLoader } from './runtime.js';
 
 /** An onnxruntime-web execution provider: `'wasm'` (CPU), `'webgpu'`, or `'webnn'`. */
 export type WebExecutionProvider = 'wasm' | 'webgpu' | 'webnn' | (string & {});
@@ -49,14 +48,11 @@ export interface WebBackendOptions {
   readonly logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
 }
 
-/** Where {@link WebBackend.loadModel} can read a model from. */
-export type WebModelSourceKind = 'bytes' | 'path' | 'url';
-
-/** {@link BackendCapabilities} plus the model sources this backend accepts. */
-export interface WebBackendCapabilities extends BackendCapabilities {
-  /** `'bytes'` everywhere; a string source is a file path under Node and a URL in browsers. */
-  readonly modelSources: readonly WebModelSourceKind[];
-}
+/**
+ * The {@link BackendCapabilities} of a {@link WebBackend}; its `modelSources` are
+ * `'bytes'` everywhere and `'path'` under Node or `'url'` in browsers (what a string source is).
+ */
+export type WebBackendCapabilities = BackendCapabilities;
 
 /** The {@link InferenceBackend} returned by {@link createWebBackend}. */
 export interface WebBackend extends InferenceBackend {
@@ -167,15 +163,24 @@ export function createWebBackend(options: WebBackendOptions = {}): WebBackend {
     // Device sessions keep every output on the GPU; run() downloads the ones not kept.
     ...(onDevice ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
   };
-  const modelSources: readonly WebModelSourceKind[] = Object.freeze(isNode() ? ['bytes', 'path'] : ['bytes', 'url']);
+  const modelSources: readonly ModelSourceKind[] = Object.freeze(isNode() ? ['bytes', 'path'] : ['bytes', 'url']);
   const fixed = {
     executionProviders: Object.freeze([...providers]),
     deviceTensors: onDevice,
     dtypes: ALL_DTYPES as readonly TensorDType[],
     modelSources,
   };
-  const sessions = new Set<OrtInferenceSession>();
-  let disposed: Promise<void> | undefined;
+  const loader = createLoader({
+    backendName: 'onnxruntime-web',
+    sessionOptions,
+    strings: { noun: 'path or URL', accepted: 'a Uint8Array of ONNX bytes, a file path (Node) or a URL (browsers)', baseName },
+    prepare: () => {
+      applyWasmConfig(wasmConfig);
+      // With the proxy worker, ORT transfers (detaches) the buffers it is given: hand it copies.
+      const proxied = env.wasm.proxy === true;
+      return { behaviour: { onDevice, serializeRuns: true, copyFeeds: proxied }, copyModelBytes: proxied };
+    },
+  });
 
   return {
     specificationVersion: 'v1',
@@ -187,42 +192,7 @@ export function createWebBackend(options: WebBackendOptions = {}): WebBackend {
       return { ...fixed, threads: threads !== undefined && threads > 0 ? threads : undefined };
     },
 
-    async loadModel(source: Uint8Array | string, loadOptions?: LoadModelOptions): Promise<InferenceSession> {
-      if (disposed !== undefined) throw new DisposedError('backend "onnxruntime-web"');
-      if (typeof source === 'string') {
-        if (source.length === 0) throw new InvalidArgumentError('loadModel: the model path or URL is empty');
-      } else if (!(source instanceof Uint8Array)) {
-        throw new InvalidArgumentError('loadModel: source must be a Uint8Array of ONNX bytes, a file path (Node) or a URL (browsers)');
-      }
-      const name = loadOptions?.name ?? (typeof source === 'string' ? baseName(source) : 'model');
-      const from = typeof source === 'string' ? ` from ${source}` : ` (${source.byteLength} bytes)`;
-      if (typeof source !== 'string' && source.byteLength === 0) {
-        throw new BackendError(`failed to load model "${name}"${from}: the model is empty`);
-      }
-      applyWasmConfig(wasmConfig);
-      // With the proxy worker, ORT transfers (detaches) the buffers it is given: hand it copies.
-      const proxied = env.wasm.proxy === true;
-      let ortSession: OrtSession;
-      try {
-        ortSession =
-          typeof source === 'string'
-            ? await OrtSessionFactory.create(source, sessionOptions)
-            : await OrtSessionFactory.create(proxied ? source.slice() : source, sessionOptions);
-      } catch (cause) {
-        throw new BackendError(`failed to load model "${name}"${from}: ${messageOf(cause)}`, { cause });
-      }
-      const session = await OrtInferenceSession.wrap(name, ortSession, { onDevice, serializeRuns: true, copyFeeds: proxied }, (s) => sessions.delete(s));
-      if (disposed !== undefined) {
-        await session.release();
-        throw new DisposedError('backend "onnxruntime-web"');
-      }
-      sessions.add(session);
-      return session;
-    },
-
-    dispose(): Promise<void> {
-      disposed ??= Promise.allSettled([...sessions].map((s) => s.release())).then(() => undefined);
-      return disposed;
-    },
+    loadModel: (source: Uint8Array | string, loadOptions?: LoadModelOptions): Promise<InferenceSession> => loader.load(source, loadOptions),
+    dispose: (): Promise<void> => loader.dispose(),
   };
 }

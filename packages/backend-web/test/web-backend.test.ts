@@ -3,8 +3,7 @@ import type { HostTensor } from '@dytrack/core';
 import { buildModel } from '@dytrack/conformance';
 import { createWebBackend } from '@dytrack/backend-web';
 import { afterEach, describe, expect, it } from 'vitest';
-import { prepareFeeds } from '../src/feeds.js';
-import { ortTensorOf } from '../src/tensor.js';
+import { ortTensorOf, prepareFeeds } from '../src/runtime.js';
 
 const addModel = buildModel({
   name: 'add',

@@ -5,7 +5,7 @@
 import { buildModel, describeBackendConformance } from '@dytrack/conformance';
 import { createWebBackend } from '@dytrack/backend-web';
 import { describe, expect, it } from 'vitest';
-import { prepareFeeds } from '../src/feeds.js';
+import { prepareFeeds } from '../src/runtime.js';
 
 describeBackendConformance('onnxruntime-web (wasm, proxy on)', () => createWebBackend({ proxy: true }), { loadsFromPath: true });
 

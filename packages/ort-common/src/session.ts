@@ -1,12 +1,12 @@
 import { BackendError, DisposedError } from '@dytrack/core';
 import type { BackendTensor, InferenceSession, RunOptions, TensorInfo, TensorValue } from '@dytrack/core';
-import { Tensor as OrtTensorClass } from 'onnxruntime-node';
-import type { InferenceSession as OrtSession, OnnxValue, Tensor as OrtTensor } from 'onnxruntime-node';
+import type { InferenceSession as OrtSession, OnnxValue, Tensor as OrtTensor } from 'onnxruntime-common';
 import { isTensorDType } from './dtypes.js';
 import { messageOf, prepareFeeds, tensorInfoFrom } from './feeds.js';
+import type { OrtRuntime } from './runtime.js';
 import { OrtBackendTensor } from './tensor.js';
 
-/** What the wrapped ORT session needs from its wrapper. */
+/** How a backend wants its ORT sessions run. */
 export interface SessionBehaviour {
   /**
    * True when the ORT session was created with device-resident outputs
@@ -30,9 +30,13 @@ export interface SessionBehaviour {
  * never frees a session under a running call.
  */
 export class OrtInferenceSession implements InferenceSession {
+  /** The model's name, for error messages. */
   readonly name: string;
+  /** The model's declared inputs. */
   readonly inputs: readonly TensorInfo[];
+  /** The model's declared outputs. */
   readonly outputs: readonly TensorInfo[];
+  readonly #runtime: OrtRuntime;
   readonly #session: OrtSession;
   readonly #outputNames: readonly string[];
   readonly #behaviour: SessionBehaviour;
@@ -43,8 +47,9 @@ export class OrtInferenceSession implements InferenceSession {
   #queue: Promise<unknown> = Promise.resolve();
   #releasing: Promise<void> | undefined;
 
-  /** Wraps `session`; throws a BackendError (after releasing it) when the model has non-tensor or unsupported inputs or outputs. */
+  /** Wraps `session`, made by `runtime`; throws a BackendError (after releasing it) when the model has non-tensor or unsupported inputs or outputs. */
   static async wrap(
+    runtime: OrtRuntime,
     name: string,
     session: OrtSession,
     behaviour: SessionBehaviour,
@@ -59,10 +64,11 @@ export class OrtInferenceSession implements InferenceSession {
       await session.release().catch(() => undefined);
       throw error;
     }
-    return new OrtInferenceSession(name, session, Object.freeze(inputs), Object.freeze(outputs), behaviour, onRelease);
+    return new OrtInferenceSession(runtime, name, session, Object.freeze(inputs), Object.freeze(outputs), behaviour, onRelease);
   }
 
   private constructor(
+    runtime: OrtRuntime,
     name: string,
     session: OrtSession,
     inputs: readonly TensorInfo[],
@@ -70,6 +76,7 @@ export class OrtInferenceSession implements InferenceSession {
     behaviour: SessionBehaviour,
     onRelease: (session: OrtInferenceSession) => void,
   ) {
+    this.#runtime = runtime;
     this.name = name;
     this.#session = session;
     this.inputs = inputs;
@@ -84,6 +91,7 @@ export class OrtInferenceSession implements InferenceSession {
     return this.#released;
   }
 
+  /** Runs the model; see {@link @dytrack/core!InferenceSession.run}. */
   run(feeds: Readonly<Record<string, TensorValue>>, options?: RunOptions): Promise<Record<string, BackendTensor>> {
     if (this.#released) return Promise.reject(new DisposedError(`session "${this.name}"`));
     const pending = this.#run(feeds, options);
@@ -97,7 +105,7 @@ export class OrtInferenceSession implements InferenceSession {
   }
 
   async #run(feeds: Readonly<Record<string, TensorValue>>, options: RunOptions | undefined): Promise<Record<string, BackendTensor>> {
-    const ortFeeds = prepareFeeds(this.name, this.inputs, feeds, this.#behaviour.copyFeeds);
+    const ortFeeds = prepareFeeds(this.#runtime, this.name, this.inputs, feeds, this.#behaviour.copyFeeds);
     const fetches = this.#fetches(options);
     const keep = options?.keepOnDevice;
     let results: OrtSession.ReturnType;
@@ -152,7 +160,7 @@ export class OrtInferenceSession implements InferenceSession {
   }
 
   async #wrapOutput(name: string, value: OnnxValue | undefined, keepOnDevice: boolean): Promise<BackendTensor> {
-    if (!(value instanceof OrtTensorClass)) {
+    if (!(value instanceof this.#runtime.Tensor)) {
       throw new BackendError(`model "${this.name}": output "${name}" is ${value === undefined ? 'missing' : 'not a tensor'}`);
     }
     let tensor: OrtTensor = value;
@@ -162,11 +170,12 @@ export class OrtInferenceSession implements InferenceSession {
     }
     if (this.#behaviour.onDevice && !keepOnDevice && tensor.location !== 'cpu' && tensor.location !== 'cpu-pinned') {
       const data = await tensor.getData(true);
-      tensor = new OrtTensorClass(dtype, data as OrtTensor.DataTypeMap[typeof dtype], tensor.dims);
+      tensor = new this.#runtime.Tensor(dtype, data as OrtTensor.DataTypeMap[typeof dtype], tensor.dims);
     }
-    return new OrtBackendTensor(tensor, dtype);
+    return new OrtBackendTensor(this.#runtime, tensor, dtype);
   }
 
+  /** Frees the ORT session once the runs in flight have finished; harmless when called twice. */
   release(): Promise<void> {
     if (this.#releasing !== undefined) return this.#releasing;
     this.#released = true;

@@ -1,26 +1,31 @@
 import { DisposedError } from '@dytrack/core';
 import type { BackendTensor, TensorDType, TensorDataMap, TensorLocation } from '@dytrack/core';
-import type { Tensor as OrtTensor } from 'onnxruntime-web';
+import type { Tensor as OrtTensor, TensorConstructor } from 'onnxruntime-common';
+import type { OrtRuntime } from './runtime.js';
 
-let unwrap: (tensor: OrtBackendTensor) => OrtTensor | undefined;
+let unwrap: (tensor: OrtBackendTensor) => { tensor: OrtTensor | undefined; runtime: TensorConstructor };
 
 /**
- * A {@link BackendTensor} over an onnxruntime tensor. It keeps the ORT tensor
- * privately so that feeding it back into a run passes the same ORT tensor, with
- * no copy.
+ * A {@link @dytrack/core!BackendTensor} over an onnxruntime tensor. It keeps the ORT tensor
+ * privately so that feeding it back into a run of the same runtime passes the
+ * same ORT tensor, with no copy.
  */
 export class OrtBackendTensor<D extends TensorDType = TensorDType> implements BackendTensor<D> {
   readonly dtype: D;
   readonly dims: readonly number[];
   readonly location: TensorLocation;
   #tensor: OrtTensor | undefined;
+  /** The tensor class of the runtime that made the tensor: only that runtime may take it back as is. */
+  readonly #runtime: TensorConstructor;
 
   static {
-    unwrap = (tensor) => tensor.#tensor;
+    unwrap = (tensor) => ({ tensor: tensor.#tensor, runtime: tensor.#runtime });
   }
 
-  constructor(tensor: OrtTensor, dtype: D) {
+  /** Wraps `tensor`, made by `runtime`, whose element type is `dtype`. */
+  constructor(runtime: OrtRuntime, tensor: OrtTensor, dtype: D) {
     this.#tensor = tensor;
+    this.#runtime = runtime.Tensor;
     this.dtype = dtype;
     this.dims = Object.freeze([...tensor.dims]);
     this.location = tensor.location === 'cpu' || tensor.location === 'cpu-pinned' ? 'cpu' : 'device';
@@ -51,13 +56,15 @@ export class OrtBackendTensor<D extends TensorDType = TensorDType> implements Ba
 }
 
 /**
- * The ORT tensor behind a tensor this backend produced: the tensor itself,
- * `'disposed'` after its `dispose()`, or `undefined` when `value` did not come
- * from this module.
+ * The ORT tensor behind a tensor that `runtime` produced: the tensor itself,
+ * `'disposed'` after its `dispose()`, or `undefined` when `value` is not an
+ * {@link OrtBackendTensor} of that runtime (a host tensor, or one from another runtime).
  */
-export function ortTensorOf(value: unknown): OrtTensor | 'disposed' | undefined {
+export function ortTensorOf(runtime: OrtRuntime, value: unknown): OrtTensor | 'disposed' | undefined {
   if (!(value instanceof OrtBackendTensor)) return undefined;
-  return unwrap(value) ?? 'disposed';
+  const own = unwrap(value);
+  if (own.runtime !== runtime.Tensor) return undefined;
+  return own.tensor ?? 'disposed';
 }
 
 /**

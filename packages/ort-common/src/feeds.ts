@@ -1,8 +1,8 @@
 import { BackendError, DisposedError, elementCount, isBackendTensor } from '@dytrack/core';
 import type { HostTensor, TensorData, TensorDType, TensorInfo, TensorShape, TensorValue } from '@dytrack/core';
-import { Tensor as OrtTensorClass } from 'onnxruntime-web';
-import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-web';
+import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-common';
 import { describeData, formatShape, hasStorageOf, isTensorDType, storageName } from './dtypes.js';
+import type { OrtRuntime } from './runtime.js';
 import { ortTensorOf } from './tensor.js';
 
 /** The largest value ORT uses for "unknown dimension" when it reports it as a uint32 (-1). */
@@ -36,13 +36,16 @@ function quoted(names: readonly string[]): string {
 
 /**
  * Checks feeds against the model's declared inputs and turns them into ORT
- * tensors, before ORT sees them: ORT's own messages do not always name the input,
- * and some bad feeds are cheaper to reject here. Host data is wrapped, not copied, and
- * tensors this backend produced pass their ORT tensor through unchanged, unless
+ * tensors of `runtime`, before ORT sees them: ORT's own messages do not always name
+ * the input, and some bad feeds are cheaper to reject here. Host data is wrapped, not
+ * copied, and tensors `runtime` produced pass their ORT tensor through unchanged, unless
  * `copyHostData` is set: onnxruntime-web's proxy worker takes ownership of (detaches)
  * the buffers it is given, which must not be the caller's.
+ *
+ * @throws BackendError naming the input and the problem; DisposedError for a disposed tensor.
  */
 export function prepareFeeds(
+  runtime: OrtRuntime,
   modelName: string,
   inputs: readonly TensorInfo[],
   feeds: Readonly<Record<string, TensorValue>>,
@@ -62,21 +65,21 @@ export function prepareFeeds(
     throw new BackendError(`model "${modelName}": ${parts.join('; ')} (model inputs: ${quoted(expected)})`);
   }
   const out: Record<string, OrtTensor> = {};
-  for (const info of inputs) out[info.name] = toOrtTensor(modelName, info, feeds[info.name], copyHostData);
+  for (const info of inputs) out[info.name] = toOrtTensor(runtime, modelName, info, feeds[info.name], copyHostData);
   return out;
 }
 
-function toOrtTensor(modelName: string, info: TensorInfo, value: TensorValue | undefined, copyHostData: boolean): OrtTensor {
+function toOrtTensor(runtime: OrtRuntime, modelName: string, info: TensorInfo, value: TensorValue | undefined, copyHostData: boolean): OrtTensor {
   const where = `model "${modelName}": input "${info.name}"`;
   if (value === null || typeof value !== 'object') {
     throw new BackendError(`${where} expects a tensor, got ${value === null ? 'null' : typeof value}`);
   }
-  const own = ortTensorOf(value);
+  const own = ortTensorOf(runtime, value);
   if (own === 'disposed') throw new DisposedError(`the tensor fed as ${where}`);
   if (own !== undefined) {
     checkAgainstInfo(where, info, value.dtype, value.dims);
     if (!copyHostData || own.location !== 'cpu') return own;
-    return new OrtTensorClass(value.dtype, (own.data as TensorData).slice(), [...own.dims]);
+    return new runtime.Tensor(value.dtype, (own.data as TensorData).slice(), [...own.dims]);
   }
   let host = value as HostTensor;
   if (isBackendTensor(value)) {
@@ -100,7 +103,7 @@ function toOrtTensor(modelName: string, info: TensorInfo, value: TensorValue | u
     throw new BackendError(`${where}: shape ${formatShape(dims)} holds ${count} elements but data has ${data.length}`);
   }
   try {
-    return new OrtTensorClass(dtype, copyHostData ? data.slice() : data, dims.slice());
+    return new runtime.Tensor(dtype, copyHostData ? data.slice() : data, dims.slice());
   } catch (cause) {
     throw new BackendError(`${where}: onnxruntime rejected the tensor: ${messageOf(cause)}`, { cause });
   }

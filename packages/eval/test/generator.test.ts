@@ -1,0 +1,111 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '@dytrack/core';
+import { createSyntheticSequence, encodeJpeg, encodePng, findSystemAssets, openDataset, writeSyntheticDataset } from '../src/index.js';
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'dytrack-eval-gen-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const same = (a: Uint8Array | Uint8ClampedArray, b: Uint8Array | Uint8ClampedArray): boolean => Buffer.from(a).equals(Buffer.from(b));
+
+describe('procedural sequences', () => {
+  it('is reproducible from its seed, and seeds differ', () => {
+    const a = createSyntheticSequence({ seed: 42, length: 30 });
+    const b = createSyntheticSequence({ seed: 42, length: 30 });
+    const c = createSyntheticSequence({ seed: 43, length: 30 });
+    expect(same(a.renderFrame(17).data, b.renderFrame(17).data)).toBe(true);
+    expect(a.groundTruth).toEqual(b.groundTruth);
+    expect(same(a.renderFrame(17).data, c.renderFrame(17).data)).toBe(false);
+  });
+
+  it('renders the same frame in any order and into a reused buffer', () => {
+    const seq = createSyntheticSequence({ seed: 5, width: 128, height: 96, length: 20 });
+    const direct = seq.renderFrame(12).data.slice();
+    const buf = new Uint8Array(128 * 96 * 3);
+    for (let i = 19; i >= 0; i--) seq.renderFrame(i, buf);
+    const reused = seq.renderFrame(12, buf);
+    expect(reused.data).toBe(buf);
+    expect(same(buf, direct)).toBe(true);
+    expect(() => seq.renderFrame(12, new Uint8Array(10))).toThrow(InvalidArgumentError);
+    expect(() => seq.renderFrame(20)).toThrow(/frame index 20/);
+  });
+
+  it('moves, scales and stays trackable over time', () => {
+    const seq = createSyntheticSequence({ seed: 21, length: 120 });
+    const g = seq.groundTruth;
+    const areas = g.map((b) => b.width * b.height);
+    expect(Math.max(...areas) / Math.min(...areas)).toBeGreaterThan(1.2);
+    const travel = g.slice(1).reduce((s, b, i) => s + Math.hypot(b.x - g[i]!.x, b.y - g[i]!.y), 0);
+    expect(travel).toBeGreaterThan(100);
+  });
+
+  it('writes an OTB dataset that the readers open', async () => {
+    const dirs = await writeSyntheticDataset(path.join(tmp, 'ds'), { count: 2, firstSeed: 1000, length: 5, width: 64, height: 48 });
+    expect(dirs.map((d) => path.basename(d))).toEqual(['synthetic-1000', 'synthetic-1001']);
+    const ds = await openDataset(path.join(tmp, 'ds'));
+    expect(ds.sequences).toHaveLength(2);
+    expect((await ds.sequences[1]!.frame(4)).height).toBe(48);
+  });
+
+  it('uses photographs and clip-art when given an asset library', async () => {
+    const bgDir = path.join(tmp, 'assets', 'backgrounds');
+    const objDir = path.join(tmp, 'assets', 'clipart', 'animals');
+    await mkdir(bgDir, { recursive: true });
+    await mkdir(objDir, { recursive: true });
+    const W = 200;
+    const H = 150;
+    const photo = new Uint8Array(W * H * 3);
+    for (let i = 0; i < W * H; i++) photo.set([(i % W) & 255, (i / W) & 255, 128], i * 3);
+    await writeFile(path.join(bgDir, 'gradient.jpg'), encodeJpeg({ data: photo, width: W, height: H, format: 'rgb' }));
+    // A 40x20 clip-art: an opaque red 30x10 rectangle at its top left, the rest transparent.
+    const clip = new Uint8Array(40 * 20 * 4);
+    for (let y = 0; y < 10; y++) for (let x = 0; x < 30; x++) clip.set([255, 0, 0, 255], (y * 40 + x) * 4);
+    await writeFile(path.join(objDir, 'half.png'), encodePng({ data: clip, width: 40, height: 20, format: 'rgba' }));
+    const assets = findSystemAssets({ backgrounds: bgDir, objects: path.join(tmp, 'assets', 'clipart') });
+    expect(assets).toEqual({ backgrounds: [path.join(bgDir, 'gradient.jpg')], objects: [path.join(objDir, 'half.png')] });
+    expect(findSystemAssets({ backgrounds: path.join(tmp, 'none'), objects: path.join(tmp, 'none') })).toBeUndefined();
+    const seq = createSyntheticSequence({ seed: 3, width: 120, height: 90, length: 4, assets, distractors: 0, occlusion: false, rotation: false, illumination: false, blur: false, scaleChange: false });
+    const b = seq.groundTruth[0]!;
+    // The truth box covers the opaque part only: aspect 3:1, not the PNG's 2:1.
+    expect(b.width / b.height).toBeCloseTo(3, 0);
+    const f = seq.renderFrame(0);
+    const cx = Math.floor(b.x + b.width / 2);
+    const cy = Math.floor(b.y + b.height / 2);
+    const k = (cy * 120 + cx) * 3;
+    expect([f.data[k], f.data[k + 1], f.data[k + 2]]).toEqual([255, 0, 0]);
+
+    // With rotation and scale change the truth box is the tight extent of the drawn target:
+    // the background's blue channel is 128 everywhere, so blue < 64 marks target pixels.
+    const moving = createSyntheticSequence({ seed: 4, width: 120, height: 90, length: 60, assets, distractors: 0, occlusion: false, illumination: false, blur: false });
+    let rotated = 0;
+    for (let t = 0; t < 60; t += 6) {
+      const fr = moving.renderFrame(t).data;
+      const tb = moving.groundTruth[t]!;
+      let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+      for (let y = 0; y < 90; y++) for (let x = 0; x < 120; x++) {
+        if (fr[(y * 120 + x) * 3 + 2]! < 64) {
+          minX = Math.min(minX, x); maxX = Math.max(maxX, x + 1);
+          minY = Math.min(minY, y); maxY = Math.max(maxY, y + 1);
+        }
+      }
+      expect(Math.abs(minX - tb.x)).toBeLessThanOrEqual(1.5);
+      expect(Math.abs(maxX - (tb.x + tb.width))).toBeLessThanOrEqual(1.5);
+      expect(Math.abs(minY - tb.y)).toBeLessThanOrEqual(1.5);
+      expect(Math.abs(maxY - (tb.y + tb.height))).toBeLessThanOrEqual(1.5);
+      if (Math.abs(tb.width / tb.height - 3) > 0.3) rotated++;
+    }
+    expect(rotated).toBeGreaterThan(0); // rotation changed the box's shape on some frames
+  });
+
+  it('validates its options', () => {
+    expect(() => createSyntheticSequence({ seed: 1.5 })).toThrow(/seed/);
+    expect(() => createSyntheticSequence({ seed: 1, width: 8 })).toThrow(/width/);
+  });
+});

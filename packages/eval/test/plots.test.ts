@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { PNG } from 'pngjs';
+import {
+  aggregateScores,
+  createStaticTracker,
+  createSyntheticSequence,
+  evaluateTrackers,
+  formatResultsTable,
+  lineChartSvg,
+  precisionPlotSvg,
+  runSweep,
+  scoreSequence,
+  sequenceErrors,
+  successPlotSvg,
+  svgToPng,
+  sweepPlotSvg,
+  type Sequence,
+} from '../src/index.js';
+
+const perfect = aggregateScores([scoreSequence(sequenceErrors({ predictions: [{ x: 0, y: 0, width: 9, height: 9 }, { x: 0, y: 0, width: 9, height: 9 }], truth: [{ x: 0, y: 0, width: 9, height: 9 }, { x: 0, y: 0, width: 9, height: 9 }] }))]);
+const poor = aggregateScores([scoreSequence(sequenceErrors({ predictions: [{ x: 0, y: 0, width: 9, height: 9 }, { x: 4, y: 0, width: 9, height: 9 }], truth: [{ x: 0, y: 0, width: 9, height: 9 }, { x: 0, y: 0, width: 9, height: 9 }] }))]);
+
+describe('plots', () => {
+  it('draws success and precision plots with the score in the legend, best first', () => {
+    const svg = successPlotSvg([{ name: 'poor', score: poor }, { name: 'perfect', score: perfect }], 'Success on test');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('Success on test');
+    expect(svg.indexOf('perfect [95.2]')).toBeGreaterThan(0); // 20 of 21 thresholds (IoU 1 is not > 1)
+    expect(svg.indexOf('perfect [95.2]')).toBeLessThan(svg.indexOf('poor ['));
+    expect(svg).toContain('Overlap threshold');
+    expect(svg.match(/<polyline/g)).toHaveLength(2);
+    const p = precisionPlotSvg([{ name: 'a<b', score: poor }]);
+    expect(p).toContain('a&lt;b [100.0]'); // escaped; centre error 4 px is within 20
+    expect(p).toContain('Location error threshold (pixels)');
+  });
+
+  it('rasterises to a PNG whose curves are drawn in their colours', async () => {
+    const png = PNG.sync.read(Buffer.from(await svgToPng(lineChartSvg({ title: 't', xLabel: 'x', yLabel: 'y', xRange: [0, 1], yRange: [0, 1], width: 200, height: 150, series: [{ label: 'red', x: [0, 1], y: [0, 1], color: '#ff0000' }] }))));
+    expect([png.width, png.height]).toEqual([200, 150]);
+    let red = 0;
+    for (let i = 0; i < png.data.length; i += 4) if (png.data[i]! > 200 && png.data[i + 1]! < 60 && png.data[i + 2]! < 60) red++;
+    expect(red).toBeGreaterThan(100); // the diagonal line
+  });
+});
+
+describe('sweep', () => {
+  it('measures each operating point on the same sequences and plots dynamic and fixed groups', async () => {
+    const sequences: Sequence[] = [createSyntheticSequence({ seed: 900000010, width: 96, height: 72, length: 12 })];
+    const [reference] = await evaluateTrackers([{ name: 'static', create: createStaticTracker }], sequences);
+    const results = await runSweep({
+      sequences,
+      repeats: 2,
+      points: [
+        { label: 't=0.5', group: 'dynamic', config: 'a' },
+        { label: 't=0.7', group: 'dynamic', config: 'b' },
+        { label: 'exit 0', group: 'fixed', config: 'c' },
+      ],
+      makeTracker: (p) => ({ name: p.config, create: createStaticTracker }),
+    });
+    expect(results.map((r) => [r.label, r.group])).toEqual([['t=0.5', 'dynamic'], ['t=0.7', 'dynamic'], ['exit 0', 'fixed']]);
+    for (const r of results) {
+      expect(r.auc).toBeCloseTo(reference!.score.auc, 12);
+      expect(r.fps).toBeGreaterThan(0);
+      expect(r.meanStages).toBeUndefined();
+    }
+    const svg = sweepPlotSvg(results);
+    expect(svg).toContain('dynamic exits (thresholds)');
+    expect(svg).toContain('fixed exit (always exit k)');
+    expect(svg).toContain('>exit 0<');
+    expect(svg).toContain('>t=0.7<');
+    await expect(runSweep({ sequences, points: [], makeTracker: () => ({ name: 'x', create: createStaticTracker }) })).rejects.toThrow(/at least one/);
+  });
+
+  it('prints a table with a dash for what a tracker does not report', async () => {
+    const sequences = [createSyntheticSequence({ seed: 900000011, width: 64, height: 48, length: 6 })];
+    const evals = await evaluateTrackers([{ name: 'static', create: createStaticTracker }], sequences);
+    const table = formatResultsTable(evals).split('\n');
+    expect(table[0]).toMatch(/^tracker\s+AUC\s+P@20\s+NP@\.20\s+OP50\s+OP75\s+fps\s+net fps\s+stages$/);
+    expect(table[2]).toMatch(/^static\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\s+\d+(\.\d)?\s+-\s+-$/);
+  });
+});
