@@ -3,7 +3,7 @@ import { basename, join, resolve } from 'node:path';
 import { DyTrackError, type Box, type FrameResult } from '@dytrack/core';
 import { createTracker } from '@dytrack/tracker';
 import { composeStrip, createVideoWriter, drawBox, drawText, openFrameSource, toRgbImage, type RgbImage, type VideoWriter } from '@dytrack/media';
-import { encodePng } from '@dytrack/eval';
+import { encodePng } from '@dytrack/image';
 import { parseOptions, UsageError, type Command } from '../command.js';
 import { openBackend, openModel, openPolicy, parseBoxArgument, trackingHelp, trackingOptions } from '../wiring.js';
 import { createProgress, formatBoxLine, formatSummary, summarizeRun } from '../summary.js';

@@ -28,6 +28,8 @@ Options:
   --lr X               peak learning rate (default 4e-4)
   --warmup N           warm-up steps (default 5% of --steps)
   --decay D            cosine (default), step or constant
+  --loss-weights K=V,..  override loss weights: giou, l1, focal, decision, feature,
+                       scoreKL (for example feature=0,scoreKL=0: no self-distillation)
   --seed N             run seed: initial weights and every batch (default 1)
   --threads N          onnxruntime intra-op threads of the step (default 2)
   --checkpoint-every N steps between checkpoints (default 100)
@@ -74,6 +76,7 @@ export const trainCommand: Command = {
       warmup: { type: 'string' },
       decay: { type: 'string' },
       seed: { type: 'string' },
+      'loss-weights': { type: 'string' },
       threads: { type: 'string' },
       'checkpoint-every': { type: 'string' },
       resume: { type: 'boolean', default: false },
@@ -104,6 +107,13 @@ export const trainCommand: Command = {
       throw new UsageError(`--variant must be tiny or base, got "${values.variant}"`);
     }
     const data = parseDataSources(values.data).map((s) => (s.kind === 'dataset' ? { ...s, root: resolve(io.cwd, s.root) } : s));
+    const weights: Record<string, number> = {};
+    for (const pair of (values['loss-weights'] ?? '').split(',').filter((p) => p.trim() !== '')) {
+      const [k, v] = pair.split('=').map((x) => x.trim());
+      const known = ['giou', 'l1', 'focal', 'decision', 'feature', 'scoreKL'];
+      if (!k || !known.includes(k)) throw new UsageError(`--loss-weights: unknown weight "${k ?? ''}" (known: ${known.join(', ')})`);
+      weights[k] = numberOption(v, `loss-weights ${k}`, Number.NaN);
+    }
     const evalSequences = int(values['eval-sequences'], 'eval-sequences', 8, 0);
     const evalDatasets = (values['eval-dataset'] ?? []).map((d) => resolve(io.cwd, d));
     const tty = io.stderr.isTTY === true;
@@ -130,6 +140,7 @@ export const trainCommand: Command = {
       lr: numberOption(values.lr, 'lr', 4e-4),
       ...(values.warmup !== undefined ? { warmupSteps: int(values.warmup, 'warmup', 0, 0) } : {}),
       decay,
+      ...(Object.keys(weights).length > 0 ? { loss: { weights } } : {}),
       threads: int(values.threads, 'threads', 2, 1),
       checkpointEvery: int(values['checkpoint-every'], 'checkpoint-every', 100, 1),
       resume: values.resume,
