@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { createNodeBackend } from '@dytrack/backend-node';
-import { createSyntheticSequence, decodeImage, encodeJpeg } from '@dytrack/eval';
+import { createSyntheticSequence } from '@dytrack/eval';
+import { decodeImage, encodeJpeg } from '@dytrack/image';
 import { thresholdPolicy } from '@dytrack/exit-policies';
 import { createTracker } from '@dytrack/tracker';
 import { exportModel, initWeights, modelConfig } from '@dytrack/model';
@@ -84,7 +85,7 @@ const { url } = await server.listen(0, '127.0.0.1');
 // Baseline: one tracker in this process, no server, the same decoded frames one after another.
 {
   const tracker = await createTracker({ backend, model, exitPolicy: thresholdPolicy({ manifest: model.manifest }) });
-  const frames = jpegs.map((b) => decodeImage(b, 'frame.jpg'));
+  const frames = jpegs.map((b) => decodeImage(b, { name: 'frame.jpg' }));
   await tracker.init(frames[0]!, initBox);
   const times: number[] = [];
   const t0 = performance.now();

@@ -1,5 +1,5 @@
 import type { Box, FrameResult, ImageFrame } from '@dytrack/core';
-import { sniffImageType } from './image-type.js';
+import { sniffImageType } from '@dytrack/image/probe';
 import type {
   CreateSessionRequest,
   ErrorBody,

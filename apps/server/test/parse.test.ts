@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeJpeg, encodePng } from '@dytrack/eval';
+import { encodeJpeg, encodePng } from '@dytrack/image';
 import { checkFrameSize, decodeFrame, sniffImageType } from '../src/frame-codec.js';
 import { HttpError, toHttpError } from '../src/http-error.js';
 import { resolveLimits } from '../src/limits.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { FrameResult, ImageFrame, ModelSource } from '@dytrack/core';
 import { createNodeBackend } from '@dytrack/backend-node';
-import { decodeImage } from '@dytrack/eval';
+import { decodeImage } from '@dytrack/image';
 import { fixedDepthPolicy, thresholdPolicy } from '@dytrack/exit-policies';
 import { createTracker } from '@dytrack/tracker';
 import { createDyTrackClient, type StreamServerMessage } from '../src/index.js';
@@ -50,8 +50,8 @@ describe('tracking through the server', () => {
   beforeAll(async () => {
     ({ model, cleanup } = await exportTestModel());
     seq = testSequence(12);
-    // The server decodes JPEG with jpeg-js, as @dytrack/eval does: the same pixels in both.
-    expectedFromJpeg = await trackInProcess(model, seq.jpegs.map((b) => decodeImage(b, 'frame.jpg')), seq);
+    // The server decodes JPEG with @dytrack/image too: the same pixels in both.
+    expectedFromJpeg = await trackInProcess(model, seq.jpegs.map((b) => decodeImage(b, { name: 'frame.jpg' })), seq);
     expectedFromRaw = await trackInProcess(model, seq.frames, seq);
     running = await startServer(model, { limits: { maxInFlightPerSession: 2 } });
   });

@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, type Box, type ImageFrame } from '@dytrack/core';
 import { DatasetFormatError, parseBoxFile, parseFlagFile } from './box-file.js';
-import { readImageFile } from './image.js';
+import { readDatasetImage } from './dataset-image.js';
 
 /** Dataset layouts the readers understand. */
 export type DatasetFormat = 'otb' | 'lasot' | 'got10k';
@@ -129,7 +129,7 @@ function makeSequence(init: Omit<FileSequence, 'frame' | 'length'>): FileSequenc
       if (!Number.isInteger(index) || index < 0 || index >= framePaths.length) {
         return Promise.reject(new InvalidArgumentError(`${name}: frame index ${index} outside 0..${framePaths.length - 1}`));
       }
-      return readImageFile(framePaths[index]!);
+      return readDatasetImage(framePaths[index]!);
     },
   };
 }

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Box, type ImageFrame } from '@dytrack/core';
 import type { Sequence } from './dataset.js';
-import { decodeImage, decodePngRgba } from './image.js';
+import { decodeAssetImage } from './dataset-image.js';
 import { createRng, type Rng } from './rng.js';
 
 /** An RGBA sprite with the convex hull of its opaque pixels (for exact truth boxes). */
@@ -300,7 +300,7 @@ function resizeBilinear(src: Uint8Array, sw: number, sh: number, c: number, dw: 
 }
 
 function assetBackground(file: string, w: number, h: number, rng: Rng): Uint8Array {
-  const img = decodeImage(readFileSync(file), file);
+  const img = decodeAssetImage(readFileSync(file), file, false);
   // Crop the largest region of the right aspect at a random place, then resize.
   const scale = Math.min(img.width / w, img.height / h) * rng.uniform(0.6, 1);
   const cw = Math.max(1, Math.floor(w * scale));
@@ -313,7 +313,7 @@ function assetBackground(file: string, w: number, h: number, rng: Rng): Uint8Arr
 }
 
 function assetSprite(file: string, size: number): Sprite {
-  const img = decodePngRgba(readFileSync(file), file);
+  const img = decodeAssetImage(readFileSync(file), file, true);
   const k = size / Math.sqrt(img.width * img.height);
   const w = Math.max(8, Math.round(img.width * k));
   const h = Math.max(8, Math.round(img.height * k));

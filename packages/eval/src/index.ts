@@ -24,8 +24,6 @@ export {
   aggregateScores,
 } from './metrics.js';
 
-export { decodeImage, decodePngRgba, readImageFile, encodePng, encodeJpeg } from './image.js';
-
 export type { DatasetFormat, Sequence, FileSequence, Dataset, OpenDatasetOptions } from './dataset.js';
 export { readOtbSequence, readLasotSequence, readGot10kSequence, detectSequenceFormat, openDataset } from './dataset.js';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { InvalidArgumentError } from '@dytrack/core';
 import { formatBoxFile } from './box-file.js';
 import type { Sequence } from './dataset.js';
-import { encodeJpeg, encodePng } from './image.js';
+import { encodeJpeg, encodePng } from '@dytrack/image';
 import { createSyntheticSequence, type SyntheticSequenceOptions } from './generator.js';
 
 /** Options of {@link writeOtbSequence}. */

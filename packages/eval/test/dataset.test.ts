@@ -3,11 +3,10 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeJpeg, encodePng } from '@dytrack/image';
 import {
   createSyntheticSequence,
   DatasetFormatError,
-  encodeJpeg,
-  encodePng,
   formatBoxFile,
   openDataset,
   parseBoxFile,
@@ -157,7 +156,7 @@ describe('sequence readers', () => {
       const truncated = path.join(dir, 'img', '0001.jpg');
       const bytes = await readFile(truncated);
       await writeFile(truncated, bytes.subarray(0, 40));
-      await expect(seq.frame(0)).rejects.toThrow(/0001\.jpg: cannot decode JPEG/);
+      await expect(seq.frame(0)).rejects.toThrow(/0001\.jpg: corrupt JPEG image/);
     });
 
     it('a flag file of the wrong length', async () => {

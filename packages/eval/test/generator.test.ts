@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@dytrack/core';
-import { createSyntheticSequence, encodeJpeg, encodePng, findSystemAssets, openDataset, writeSyntheticDataset } from '../src/index.js';
+import { encodeJpeg, encodePng } from '@dytrack/image';
+import { createSyntheticSequence, findSystemAssets, openDataset, writeSyntheticDataset } from '../src/index.js';
 
 let tmp: string;
 beforeAll(async () => {

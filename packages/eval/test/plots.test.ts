@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PNG } from 'pngjs';
+import { decodePngRgba } from '@dytrack/image';
 import {
   aggregateScores,
   createStaticTracker,
@@ -35,7 +35,7 @@ describe('plots', () => {
   });
 
   it('rasterises to a PNG whose curves are drawn in their colours', async () => {
-    const png = PNG.sync.read(Buffer.from(await svgToPng(lineChartSvg({ title: 't', xLabel: 'x', yLabel: 'y', xRange: [0, 1], yRange: [0, 1], width: 200, height: 150, series: [{ label: 'red', x: [0, 1], y: [0, 1], color: '#ff0000' }] }))));
+    const png = decodePngRgba(await svgToPng(lineChartSvg({ title: 't', xLabel: 'x', yLabel: 'y', xRange: [0, 1], yRange: [0, 1], width: 200, height: 150, series: [{ label: 'red', x: [0, 1], y: [0, 1], color: '#ff0000' }] })), { name: 'chart.png' });
     expect([png.width, png.height]).toEqual([200, 150]);
     let red = 0;
     for (let i = 0; i < png.data.length; i += 4) if (png.data[i]! > 200 && png.data[i + 1]! < 60 && png.data[i + 2]! < 60) red++;

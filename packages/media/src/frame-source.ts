@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { DyTrackError, InvalidArgumentError, InvalidFrameError, type ImageFrame } from '@dytrack/core';
-import { readImageFile } from '@dytrack/eval';
+import { readImageFile } from '@dytrack/image/node';
 
 /** One frame read from a {@link FrameSource}: the decoded frame, or why it could not be read. */
 export type FrameEntry =

@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { encodePng, encodeJpeg } from '@dytrack/eval';
+import { encodePng, encodeJpeg } from '@dytrack/image';
 import type { ImageFrame } from '@dytrack/core';
 import {
   composeStrip,

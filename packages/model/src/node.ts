@@ -44,7 +44,7 @@ export async function loadModelDirectory(dir: string): Promise<ModelSource> {
   return { manifest, readFile: read };
 }
 
-/** Writes an {@link exportModel} result into `dir` (created if needed). Returns the written paths. */
+/** Writes the result of `exportModel` (an {@link ExportedModel}) into `dir` (created if needed). Returns the written paths. */
 export async function writeModelDirectory(dir: string, exported: ExportedModel): Promise<string[]> {
   const root = resolve(dir);
   await mkdir(root, { recursive: true });
