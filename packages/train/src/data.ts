@@ -1,0 +1,318 @@
+import { InvalidArgumentError, type Box, type ImageFrame } from '@dytrack/core';
+import { gaussianHeatmap, boxTarget, tokenMask } from '@dytrack/distill';
+import { createRng, createSyntheticSequence, findSystemAssets, openDataset, type AssetLibrary, type DatasetFormat, type Rng, type Sequence, type SyntheticSequence } from '@dytrack/eval';
+import { modelGeometry, type ModelConfig } from '@dytrack/model';
+import { createCropper, normalizeToNCHW, type Cropper } from '@dytrack/tensor';
+import {
+  augmentCrop,
+  DEFAULT_AUGMENTATION,
+  DEFAULT_SEARCH_JITTER,
+  DEFAULT_TEMPLATE_JITTER,
+  drawAugmentation,
+  flipBox,
+  jitterBox,
+  type AugmentationOptions,
+  type BoxJitter,
+} from './augment.js';
+
+/**
+ * Seeds of the procedural sequences training draws from are below this bound;
+ * held-out evaluation uses seeds at or above {@link HELD_OUT_SEED_BASE}
+ * (`dytrack eval --synthetic` starts at the same base), so no evaluation
+ * sequence is ever seen in training.
+ */
+export const TRAINING_SEED_LIMIT = 800_000_000;
+
+/** First seed of held-out procedural evaluation sequences (never used in training). */
+export const HELD_OUT_SEED_BASE = 900_000_000;
+
+/** Where training pairs come from. */
+export type DataSourceSpec =
+  | {
+      /** Procedural sequences from `@dytrack/eval`'s generator. */
+      readonly kind: 'synthetic';
+      /** Relative sampling weight (default 1). */
+      readonly weight?: number;
+      /** Distinct sequences to draw from (default 100000; seeds below {@link TRAINING_SEED_LIMIT}). */
+      readonly sequences?: number;
+      /** Frame width (default 320). */
+      readonly width?: number;
+      /** Frame height (default 240). */
+      readonly height?: number;
+      /** Frames per sequence (default 100). */
+      readonly length?: number;
+      /**
+       * Use photographs and clip art (Debian's `gnome-backgrounds`, `openclipart-png`)
+       * for half of the sequences when installed (default true).
+       */
+      readonly systemAssets?: boolean;
+    }
+  | {
+      /** A dataset directory in the OTB, LaSOT or GOT-10k layout. */
+      readonly kind: 'dataset';
+      /** The dataset directory. */
+      readonly root: string;
+      /** Force a layout (default: detected per sequence). */
+      readonly format?: DatasetFormat;
+      /** Relative sampling weight (default 1). */
+      readonly weight?: number;
+    };
+
+/**
+ * Parses `--data`: comma-separated sources, each `synthetic` (optionally
+ * `synthetic:N` for N distinct sequences) or a dataset directory (optionally
+ * `otb:DIR`, `lasot:DIR`, `got10k:DIR`); `*W` after a source sets its weight
+ * (`synthetic*3,/data/got10k`).
+ */
+export function parseDataSources(spec: string): DataSourceSpec[] {
+  const parts = spec.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (parts.length === 0) throw new InvalidArgumentError('data: no sources given');
+  return parts.map((part): DataSourceSpec => {
+    let body = part;
+    let weight: number | undefined;
+    const star = part.lastIndexOf('*');
+    if (star > 0) {
+      weight = Number(part.slice(star + 1));
+      if (!(weight > 0) || !Number.isFinite(weight)) throw new InvalidArgumentError(`data: bad weight in "${part}"`);
+      body = part.slice(0, star);
+    }
+    const w = weight === undefined ? {} : { weight };
+    if (body === 'synthetic') return { kind: 'synthetic', ...w };
+    const syn = /^synthetic:(\d+)$/.exec(body);
+    if (syn) {
+      const n = Number(syn[1]);
+      if (n < 1 || n > TRAINING_SEED_LIMIT) throw new InvalidArgumentError(`data: synthetic sequence count must be in 1..${TRAINING_SEED_LIMIT}, got ${n}`);
+      return { kind: 'synthetic', sequences: n, ...w };
+    }
+    const fmt = /^(otb|lasot|got10k):(.+)$/.exec(body);
+    if (fmt) return { kind: 'dataset', root: fmt[2]!, format: fmt[1] as DatasetFormat, ...w };
+    return { kind: 'dataset', root: body, ...w };
+  });
+}
+
+/** Settings of a {@link PairSampler}: everything that decides the batches (it is serialisable). */
+export interface SamplerOptions {
+  /** The architecture (crop sizes, context factors, normalisation, map size). */
+  readonly model: ModelConfig;
+  /** Where pairs come from. */
+  readonly sources: readonly DataSourceSpec[];
+  /** Run seed: batch `b` is a pure function of `(seed, b)`. */
+  readonly seed: number;
+  /** Samples per batch. */
+  readonly batchSize: number;
+  /** Largest frame gap between template and search frame (default 100, OSTrack's is 200 at 30 fps). */
+  readonly maxGap?: number;
+  /** Jitter of the search crop (default {@link DEFAULT_SEARCH_JITTER}). */
+  readonly searchJitter?: BoxJitter;
+  /** Jitter of the template crop (default {@link DEFAULT_TEMPLATE_JITTER}). */
+  readonly templateJitter?: BoxJitter;
+  /** Photometric and flip augmentation (default {@link DEFAULT_AUGMENTATION}). */
+  readonly augmentation?: AugmentationOptions;
+  /** Background weight of the token mask (default `@dytrack/distill`'s). */
+  readonly maskBackgroundWeight?: number;
+}
+
+/** One batch: the step graph's data inputs, filled in place (see `BATCH_INPUTS`). */
+export interface BatchBuffers {
+  /** `[B, 3, t, t]` normalised template crops. */
+  readonly templateImage: Float32Array;
+  /** `[B, 3, s, s]` normalised search crops. */
+  readonly searchImage: Float32Array;
+  /** `[B, 1, n, n]` Gaussian heat maps. */
+  readonly heatmap: Float32Array;
+  /** `[B, 4]` boxes `(cx, cy, w, h)` in fractions of the search crop. */
+  readonly boxes: Float32Array;
+  /** `[B, n·n]` token weights of the feature loss. */
+  readonly tokenMask: Float32Array;
+}
+
+/** Allocates {@link BatchBuffers} for `config` and `batchSize`. */
+export function allocateBatch(config: ModelConfig, batchSize: number): BatchBuffers {
+  const n = modelGeometry(config).mapSize;
+  return {
+    templateImage: new Float32Array(batchSize * 3 * config.templateSize * config.templateSize),
+    searchImage: new Float32Array(batchSize * 3 * config.searchSize * config.searchSize),
+    heatmap: new Float32Array(batchSize * n * n),
+    boxes: new Float32Array(batchSize * 4),
+    tokenMask: new Float32Array(batchSize * n * n),
+  };
+}
+
+/** Mixes a run seed, a batch index and a sample index into one 32-bit seed (splitmix-style). */
+export function sampleSeed(seed: number, batch: number, sample: number): number {
+  let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(batch + 0x632be5ab, 0xc2b2ae35) ^ Math.imul(sample + 0x7f4a7c15, 0x27d4eb2f);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
+}
+
+interface OpenSource {
+  readonly weight: number;
+  readonly size: number;
+  /** The sequence numbered `index` in `[0, size)`. */
+  sequence(index: number): Sequence;
+}
+
+const SYNTHETIC_CACHE = 64;
+
+function openSynthetic(spec: Extract<DataSourceSpec, { kind: 'synthetic' }>): OpenSource {
+  const count = spec.sequences ?? 100_000;
+  const assets: AssetLibrary | undefined = spec.systemAssets === false ? undefined : findSystemAssets();
+  // A small cache: a sequence's trajectories and textures are built once and reused by later
+  // samples that draw it. It changes speed only, never the data.
+  const cache = new Map<number, SyntheticSequence>();
+  return {
+    weight: spec.weight ?? 1,
+    size: count,
+    sequence(index) {
+      const hit = cache.get(index);
+      if (hit) return hit;
+      // Spread the indices over the training seed range; every index is a distinct seed.
+      const seed = Math.floor((index * TRAINING_SEED_LIMIT) / count);
+      const seq = createSyntheticSequence({
+        seed,
+        width: spec.width ?? 320,
+        height: spec.height ?? 240,
+        length: spec.length ?? 100,
+        ...(assets && index % 2 === 1 ? { assets } : {}),
+      });
+      if (cache.size >= SYNTHETIC_CACHE) cache.delete(cache.keys().next().value!);
+      cache.set(index, seq);
+      return seq;
+    },
+  };
+}
+
+async function openSource(spec: DataSourceSpec): Promise<OpenSource> {
+  if (spec.weight !== undefined && !(spec.weight > 0)) throw new InvalidArgumentError(`data source weight must be positive, got ${spec.weight}`);
+  if (spec.kind === 'synthetic') return openSynthetic(spec);
+  const dataset = await openDataset(spec.root, spec.format ? { format: spec.format } : {});
+  return { weight: spec.weight ?? 1, size: dataset.sequences.length, sequence: (i) => dataset.sequences[i]! };
+}
+
+function validBox(b: Box | undefined): b is Box {
+  return b !== undefined && b.width > 1 && b.height > 1 && Number.isFinite(b.x) && Number.isFinite(b.y);
+}
+
+/**
+ * Samples training pairs (OSTrack's recipe) and writes whole batches: per sample, a
+ * source by weight, a sequence, a template frame and a search frame at most
+ * `maxGap` apart with the target present in both; the template crop (context 2,
+ * slight jitter) and the search crop (context 4, centre jitter 3, scale jitter
+ * 0.25) are cut with `@dytrack/tensor`'s exact cropper; grey, colour, blur and a
+ * joint horizontal flip follow; then normalisation and the targets (Gaussian
+ * heat map, box, token mask) of `@dytrack/distill`. A sample whose target centre
+ * falls outside the search crop is redrawn. Batch `b` depends only on
+ * `(seed, b)`, so a resumed run sees the same data as an uninterrupted one.
+ */
+export class PairSampler {
+  private readonly options: SamplerOptions;
+  private readonly sources: readonly OpenSource[];
+  private readonly totalWeight: number;
+  private readonly templateCropper: Cropper;
+  private readonly searchCropper: Cropper;
+  private readonly templateRgb: Uint8Array;
+  private readonly searchRgb: Uint8Array;
+  private readonly scratch: Uint8Array;
+  private readonly mapSize: number;
+
+  private constructor(options: SamplerOptions, sources: OpenSource[]) {
+    this.options = options;
+    this.sources = sources;
+    this.totalWeight = sources.reduce((s, x) => s + x.weight, 0);
+    const c = options.model;
+    this.templateCropper = createCropper(c.templateSize);
+    this.searchCropper = createCropper(c.searchSize);
+    this.templateRgb = new Uint8Array(c.templateSize * c.templateSize * 3);
+    this.searchRgb = new Uint8Array(c.searchSize * c.searchSize * 3);
+    this.scratch = new Uint8Array(Math.max(c.templateSize, c.searchSize) ** 2 * 3);
+    this.mapSize = modelGeometry(c).mapSize;
+  }
+
+  /** Opens the sources (dataset truth files are read now, frames later). */
+  static async create(options: SamplerOptions): Promise<PairSampler> {
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new InvalidArgumentError(`batchSize must be a positive integer, got ${options.batchSize}`);
+    if (!Number.isInteger(options.seed)) throw new InvalidArgumentError(`seed must be an integer, got ${options.seed}`);
+    if (options.sources.length === 0) throw new InvalidArgumentError('no data sources');
+    const sources: OpenSource[] = [];
+    for (const s of options.sources) sources.push(await openSource(s));
+    return new PairSampler(options, sources);
+  }
+
+  /** Samples per batch. */
+  get batchSize(): number {
+    return this.options.batchSize;
+  }
+
+  /** Fills `out` with batch number `batch`. */
+  async fillBatch(batch: number, out: BatchBuffers): Promise<void> {
+    for (let i = 0; i < this.options.batchSize; i++) await this.fillSample(batch, i, out);
+  }
+
+  private pickSource(rng: Rng): OpenSource {
+    let r = rng.next() * this.totalWeight;
+    for (const s of this.sources) {
+      r -= s.weight;
+      if (r < 0) return s;
+    }
+    return this.sources[this.sources.length - 1]!;
+  }
+
+  private async fillSample(batch: number, i: number, out: BatchBuffers): Promise<void> {
+    const o = this.options;
+    const c = o.model;
+    const rng = createRng(sampleSeed(o.seed, batch, i));
+    const maxGap = o.maxGap ?? 100;
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const source = this.pickSource(rng);
+      const seq = source.sequence(rng.int(0, source.size - 1));
+      if (seq.length < 1) continue;
+      const t = rng.int(0, seq.length - 1);
+      const s = rng.int(Math.max(0, t - maxGap), Math.min(seq.length - 1, t + maxGap));
+      const tBox = seq.groundTruth[t];
+      const sBox = seq.groundTruth[s];
+      if (!validBox(tBox) || !validBox(sBox) || seq.absent?.[t] || seq.absent?.[s]) continue;
+      const templateFrame = await this.frame(seq, t);
+      const tJitter = jitterBox(tBox, o.templateJitter ?? DEFAULT_TEMPLATE_JITTER, rng);
+      this.templateCropper.cropAndResize(templateFrame, tJitter, c.templateContextFactor, this.templateRgb);
+      const searchFrame = s === t ? templateFrame : await this.frame(seq, s);
+      const sJitter = jitterBox(sBox, o.searchJitter ?? DEFAULT_SEARCH_JITTER, rng);
+      const win = this.searchCropper.cropAndResize(searchFrame, sJitter, c.searchContextFactor, this.searchRgb).window;
+      const S = c.searchSize;
+      let box: Box = { x: (sBox.x - win.x1) * win.resizeFactor, y: (sBox.y - win.y1) * win.resizeFactor, width: sBox.width * win.resizeFactor, height: sBox.height * win.resizeFactor };
+      const cx = box.x + box.width / 2;
+      const cy = box.y + box.height / 2;
+      if (!(cx >= 0 && cx < S && cy >= 0 && cy < S) || box.width < 1 || box.height < 1) continue;
+      const aug = drawAugmentation(o.augmentation ?? DEFAULT_AUGMENTATION, rng);
+      augmentCrop(this.templateRgb, c.templateSize, aug, aug.blurTemplate, this.scratch);
+      augmentCrop(this.searchRgb, S, aug, aug.blurSearch, this.scratch);
+      if (aug.flip) box = flipBox(box, S);
+      const T3 = 3 * c.templateSize * c.templateSize;
+      const S3 = 3 * S * S;
+      const nn = this.mapSize * this.mapSize;
+      normalizeToNCHW(this.templateRgb, c.templateSize, c.normalization, out.templateImage.subarray(i * T3, (i + 1) * T3));
+      normalizeToNCHW(this.searchRgb, S, c.normalization, out.searchImage.subarray(i * S3, (i + 1) * S3));
+      gaussianHeatmap(box, S, this.mapSize, out.heatmap, i * nn);
+      boxTarget(box, S, out.boxes, i * 4);
+      tokenMask(box, S, this.mapSize, o.maskBackgroundWeight === undefined ? {} : { backgroundWeight: o.maskBackgroundWeight }, out.tokenMask, i * nn);
+      return;
+    }
+    throw new InvalidArgumentError(`data: no valid training pair found for sample ${i} of batch ${batch} after 50 draws (are the sources' boxes valid?)`);
+  }
+
+  private frameBuffers = new Map<string, Uint8Array[]>();
+  private flip = 0;
+
+  private async frame(seq: Sequence, index: number): Promise<ImageFrame> {
+    const syn = seq as Partial<SyntheticSequence>;
+    if (typeof syn.renderFrame === 'function' && syn.width !== undefined && syn.height !== undefined) {
+      // Two alternating render buffers per frame size: template and search frame are alive together.
+      const key = `${syn.width}x${syn.height}`;
+      let bufs = this.frameBuffers.get(key);
+      if (!bufs) this.frameBuffers.set(key, (bufs = [new Uint8Array(syn.width * syn.height * 3), new Uint8Array(syn.width * syn.height * 3)]));
+      this.flip ^= 1;
+      return syn.renderFrame(index, bufs[this.flip]);
+    }
+    return seq.frame(index);
+  }
+}

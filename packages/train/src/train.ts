@@ -1,0 +1,314 @@
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { InvalidArgumentError, type HostTensor } from '@dytrack/core';
+import { Trainer, type StepResult } from '@dytrack/autograd';
+import { createNodeBackend } from '@dytrack/backend-node';
+import type { LossConfig } from '@dytrack/distill';
+import { lineChartSvg, svgToPng } from '@dytrack/eval';
+import { exportModel, initWeights, modelCost, parameterSpecs, validateModelConfig, type ModelConfig } from '@dytrack/model';
+import { loadModelDirectory, writeModelDirectory, writeWeightsFile } from '@dytrack/model/node';
+import { checkpointFromBytes, checkpointToBytes, readCheckpointFile, writeCheckpoint, type CheckpointInfo, type HistoryEntry } from './checkpoint.js';
+import type { BatchBuffers, DataSourceSpec, SamplerOptions } from './data.js';
+import { evaluateModel, type ModelEvaluation, type ModelEvaluationOptions } from './evaluate.js';
+import { createBatchLoader, type LoaderStats } from './loader.js';
+import { learningRateAt, validateSchedule, type LearningRateSchedule } from './schedule.js';
+import { BATCH_INPUTS, buildDyTrackTrainingStep, DEFAULT_OPTIMIZER } from './step.js';
+import type { AdamWOptions } from '@dytrack/autograd';
+import type { AugmentationOptions, BoxJitter, DEFAULT_AUGMENTATION, DEFAULT_SEARCH_JITTER, DEFAULT_TEMPLATE_JITTER } from './augment.js';
+
+/** Options of {@link trainModel}. */
+export interface TrainOptions {
+  /** The architecture to train. */
+  readonly model: ModelConfig;
+  /** Where pairs come from. */
+  readonly data: readonly DataSourceSpec[];
+  /** Total optimizer steps of the run. */
+  readonly steps: number;
+  /** Samples per step (default 8). */
+  readonly batchSize?: number;
+  /** Run seed: initial weights and every batch derive from it (default 1). */
+  readonly seed?: number;
+  /** Directory of checkpoints, loss curve, history and final weights (created). */
+  readonly outDir: string;
+  /** Where the exported model goes (default `outDir/model`). */
+  readonly exportDir?: string;
+  /** Peak learning rate (default 4e-4, OSTrack's, for batch 32: scale with the batch as you see fit). */
+  readonly lr?: number;
+  /** Warm-up steps (default 5% of the run). */
+  readonly warmupSteps?: number;
+  /** Decay after warm-up (default cosine). */
+  readonly decay?: LearningRateSchedule['decay'];
+  /** Loss weights and settings (default `@dytrack/distill`'s). */
+  readonly loss?: LossConfig;
+  /** AdamW settings (default {@link DEFAULT_OPTIMIZER}). */
+  readonly optimizer?: AdamWOptions;
+  /** Augmentation (default {@link DEFAULT_AUGMENTATION}). */
+  readonly augmentation?: AugmentationOptions;
+  /** Search-crop jitter (default {@link DEFAULT_SEARCH_JITTER}). */
+  readonly searchJitter?: BoxJitter;
+  /** Template-crop jitter (default {@link DEFAULT_TEMPLATE_JITTER}). */
+  readonly templateJitter?: BoxJitter;
+  /** Write a checkpoint every this many steps (default 100) and at the end. */
+  readonly checkpointEvery?: number;
+  /** Resume from `outDir/checkpoint.safetensors` when it exists (default false). */
+  readonly resume?: boolean;
+  /** Stop after this step (a checkpoint is written; no export). For splitting a run. */
+  readonly stopAfter?: number;
+  /** onnxruntime intra-op threads of the training step (default 2). */
+  readonly threads?: number;
+  /** Produce batches on a worker thread (default true). */
+  readonly workerLoader?: boolean;
+  /** Store exported weights as float16 (default false). */
+  readonly fp16?: boolean;
+  /** Evaluation of the exported model recorded in its manifest; `false` skips it. */
+  readonly evaluation?: ModelEvaluationOptions | false;
+  /** Free-form provenance merged into the manifest (the command line, say). */
+  readonly provenance?: Readonly<Record<string, unknown>>;
+  /** Called after every step. */
+  readonly onProgress?: (event: TrainProgress) => void;
+  /** Called with phase messages (export, evaluation). */
+  readonly onLog?: (message: string) => void;
+}
+
+/** Progress after one step. */
+export interface TrainProgress {
+  /** Steps taken. */
+  readonly step: number;
+  /** Steps of the whole run. */
+  readonly totalSteps: number;
+  /** This step's loss. */
+  readonly loss: number;
+  /** Exponential moving average of the loss (factor 0.95). */
+  readonly smoothedLoss: number;
+  /** This step's learning rate. */
+  readonly lr: number;
+  /** Global gradient norm before clipping. */
+  readonly gradNorm: number;
+  /** Steps per second over this session. */
+  readonly stepsPerSecond: number;
+  /** Estimated seconds to the end. */
+  readonly etaSeconds: number;
+  /** Per-component losses of this step (exit0/giou, ...). */
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+/** What {@link trainModel} returns. */
+export interface TrainResult {
+  /** Steps taken in total (including resumed ones). */
+  readonly steps: number;
+  /** Loss of the last step. */
+  readonly finalLoss: number;
+  /** Its exponential moving average (factor 0.95). */
+  readonly finalSmoothedLoss: number;
+  /** Seconds of training (accumulated over resumes). */
+  readonly trainSeconds: number;
+  /** The final parameters by name. */
+  readonly weights: Map<string, Float32Array>;
+  /** Loss per step. */
+  readonly history: readonly HistoryEntry[];
+  /** Data-loading counters (how much loading overlapped the steps). */
+  readonly loader: LoaderStats;
+  /** Where the model was exported (absent when stopped early). */
+  readonly exportDir: string | undefined;
+  /** Evaluation figures recorded in the manifest. */
+  readonly evaluation: readonly ModelEvaluation[] | undefined;
+}
+
+/** File name of the checkpoint inside `outDir`. */
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function feeds(b: BatchBuffers, config: ModelConfig, B: number, n: number): Record<string, HostTensor> {
+  return {
+    [BATCH_INPUTS.templateImage]: { dtype: 'float32', dims: [B, 3, config.templateSize, config.templateSize], data: b.templateImage },
+    [BATCH_INPUTS.searchImage]: { dtype: 'float32', dims: [B, 3, config.searchSize, config.searchSize], data: b.searchImage },
+    [BATCH_INPUTS.heatmap]: { dtype: 'float32', dims: [B, 1, n, n], data: b.heatmap },
+    [BATCH_INPUTS.boxes]: { dtype: 'float32', dims: [B, 4], data: b.boxes },
+    [BATCH_INPUTS.tokenMask]: { dtype: 'float32', dims: [B, n * n], data: b.tokenMask },
+  };
+}
+
+/** Renders the loss history (raw and smoothed) as an SVG line chart. */
+export function lossCurveSvg(history: readonly HistoryEntry[], title = 'Training loss'): string {
+  const x = history.map((h) => h.step);
+  const y = history.map((h) => h.loss);
+  const smooth: number[] = [];
+  let s = y[0] ?? 0;
+  for (const v of y) smooth.push((s = 0.95 * s + 0.05 * v));
+  const hi = Math.max(1e-9, ...y.slice(Math.min(5, y.length - 1)));
+  return lineChartSvg({
+    title,
+    xLabel: 'step',
+    yLabel: 'loss',
+    xRange: [0, Math.max(1, x[x.length - 1] ?? 1)],
+    yRange: [0, hi * 1.05],
+    legend: 'top-right',
+    series: [
+      { label: 'loss', x, y, color: '#9ecae1' },
+      { label: 'smoothed (EMA 0.95)', x, y: smooth, color: '#1f77b4' },
+    ],
+  });
+}
+
+/**
+ * Trains a DyTrack model on onnxruntime (DESIGN 7): the one-graph training step of
+ * {@link buildDyTrackTrainingStep}, batches from a {@link createBatchLoader} worker
+ * overlapping the steps, the learning-rate schedule of {@link learningRateAt},
+ * checkpoints every `checkpointEvery` steps (bit-exact resume), then the loss curve
+ * (PNG and SVG), the final weights (safetensors), the staged export and an evaluation
+ * on held-out sequences, all recorded in the manifest's provenance.
+ */
+export async function trainModel(options: TrainOptions): Promise<TrainResult> {
+  const config = validateModelConfig(options.model);
+  const B = options.batchSize ?? 8;
+  const seed = options.seed ?? 1;
+  const totalSteps = options.steps;
+  const log = options.onLog ?? (() => {});
+  if (!Number.isInteger(totalSteps) || totalSteps < 1) throw new InvalidArgumentError(`steps must be a positive integer, got ${totalSteps}`);
+  if (!Number.isInteger(seed)) throw new InvalidArgumentError(`seed must be an integer, got ${seed}`);
+  const schedule = validateSchedule({
+    baseLr: options.lr ?? 4e-4,
+    totalSteps,
+    warmupSteps: options.warmupSteps ?? Math.round(totalSteps * 0.05),
+    decay: options.decay ?? 'cosine',
+  });
+  const checkpointEvery = options.checkpointEvery ?? 100;
+  const outDir = resolve(options.outDir);
+  await mkdir(outDir, { recursive: true });
+  const checkpointPath = join(outDir, CHECKPOINT_FILE);
+  const n = config.searchSize / config.patchSize;
+  const sampler: SamplerOptions = {
+    model: config,
+    sources: options.data,
+    seed,
+    batchSize: B,
+    ...(options.augmentation ? { augmentation: options.augmentation } : {}),
+    ...(options.searchJitter ? { searchJitter: options.searchJitter } : {}),
+    ...(options.templateJitter ? { templateJitter: options.templateJitter } : {}),
+  };
+  const step = buildDyTrackTrainingStep(config, { batchSize: B, ...(options.loss ? { loss: options.loss } : {}), ...(options.optimizer ? { optimizer: options.optimizer } : {}) });
+  const run = {
+    variant: config.variant,
+    data: options.data,
+    batchSize: B,
+    seed,
+    schedule,
+    loss: step.loss,
+    optimizer: step.optimizer,
+    augmentation: options.augmentation ?? 'default',
+  };
+  const shapes = new Map(parameterSpecs(config).map((p) => [p.name, p.shape] as const));
+
+  let history: HistoryEntry[] = [];
+  let timeOffset = 0;
+  let initial: Parameters<typeof Trainer.create>[2];
+  if (options.resume && (await exists(checkpointPath))) {
+    const { state, info } = checkpointFromBytes(await readCheckpointFile(checkpointPath), shapes);
+    if (JSON.stringify(info.run) !== JSON.stringify(JSON.parse(JSON.stringify(run)))) {
+      throw new InvalidArgumentError(`resume: the checkpoint in ${outDir} was made with other settings (${JSON.stringify(info.run)})`);
+    }
+    initial = state;
+    history = [...info.history];
+    timeOffset = history.length > 0 ? history[history.length - 1]!.time : 0;
+    log(`resumed from ${checkpointPath} at step ${state.step}`);
+  } else {
+    initial = Object.fromEntries(initWeights(config, { seed }));
+  }
+
+  const backend = createNodeBackend({ intraOpNumThreads: options.threads ?? 2 });
+  const trainer = await Trainer.create(backend, step, initial);
+  const startStep = trainer.stepCount;
+  const stopAt = Math.min(totalSteps, options.stopAfter ?? totalSteps);
+  const loader = await createBatchLoader(sampler, { startBatch: startStep, worker: options.workerLoader ?? true });
+  const started = performance.now();
+  let smoothed = history.length > 0 ? history[history.length - 1]!.loss : Number.NaN;
+  let last: StepResult | undefined;
+  const saveCheckpoint = async (): Promise<void> => {
+    const info: CheckpointInfo = { step: trainer.stepCount, rng: { seed, nextBatch: trainer.stepCount }, run, history };
+    await writeCheckpoint(checkpointPath, checkpointToBytes(trainer.state(), info, shapes));
+  };
+  try {
+    while (trainer.stepCount < stopAt) {
+      const { batch, buffers } = await loader.next();
+      if (batch !== trainer.stepCount) throw new InvalidArgumentError(`internal: batch ${batch} at step ${trainer.stepCount}`);
+      const lr = learningRateAt(schedule, trainer.stepCount + 1);
+      last = await trainer.step(feeds(buffers, config, B, n), lr);
+      loader.recycle(buffers);
+      if (!Number.isFinite(last.loss)) throw new InvalidArgumentError(`training diverged: loss ${last.loss} at step ${last.step}`);
+      smoothed = Number.isNaN(smoothed) ? last.loss : 0.95 * smoothed + 0.05 * last.loss;
+      const elapsed = (performance.now() - started) / 1000;
+      history.push({ step: last.step, loss: last.loss, lr, time: timeOffset + elapsed });
+      const rate = (last.step - startStep) / Math.max(elapsed, 1e-9);
+      if (options.onProgress) {
+        const metrics: Record<string, number> = {};
+        for (const [k, v] of Object.entries(last.metrics)) metrics[k] = v[0]!;
+        options.onProgress({ step: last.step, totalSteps, loss: last.loss, smoothedLoss: smoothed, lr, gradNorm: last.gradNorm, stepsPerSecond: rate, etaSeconds: (totalSteps - last.step) / rate, metrics });
+      }
+      if (last.step % checkpointEvery === 0 || last.step === stopAt) await saveCheckpoint();
+    }
+  } finally {
+    await loader.close();
+    await trainer.release();
+    await backend.dispose();
+  }
+  const trainSeconds = history.length > 0 ? history[history.length - 1]!.time : 0;
+  const weights = new Map(Object.entries(trainer.parameters).map(([k, v]) => [k, v as Float32Array] as const));
+  const loaderStats = loader.stats();
+  const svg = lossCurveSvg(history, `${config.name}: training loss (batch ${B}, seed ${seed})`);
+  await writeFile(join(outDir, 'loss.svg'), svg);
+  try {
+    await writeFile(join(outDir, 'loss.png'), await svgToPng(svg));
+  } catch (e) {
+    log(`loss.png not written: ${(e as Error).message}`);
+  }
+  await writeFile(join(outDir, 'history.json'), JSON.stringify(history));
+  const finalLoss = last?.loss ?? history[history.length - 1]?.loss ?? Number.NaN;
+  const base = { steps: trainer.stepCount, finalLoss, finalSmoothedLoss: smoothed, trainSeconds, weights, history, loader: loaderStats };
+  if (trainer.stepCount < totalSteps) return { ...base, exportDir: undefined, evaluation: undefined };
+
+  await writeWeightsFile(join(outDir, 'weights.safetensors'), config, weights);
+  const exportDir = resolve(options.exportDir ?? join(outDir, 'model'));
+  const provenance = {
+    training: {
+      pipeline: '@dytrack/train trainModel',
+      data: options.data,
+      steps: trainer.stepCount,
+      batchSize: B,
+      seed,
+      schedule,
+      optimizer: step.optimizer,
+      loss: step.loss,
+      augmentation: options.augmentation ?? 'default (flip 0.5, grey 0.05, colour 0.2, blur 0.1)',
+      searchJitter: options.searchJitter ?? 'default (centre 3, scale 0.25)',
+      templateJitter: options.templateJitter ?? 'default (centre 0.1, scale 0.05)',
+      finalLoss,
+      finalSmoothedLoss: smoothed,
+      trainSeconds,
+      threads: options.threads ?? 2,
+      finishedAt: new Date().toISOString(),
+      fullDepthGflops: modelCost(config).fullDepthFlops / 1e9,
+    },
+    ...options.provenance,
+  };
+  log(`exporting to ${exportDir}`);
+  let exported = await exportModel(config, weights, { fp16: options.fp16 ?? false, provenance });
+  await writeModelDirectory(exportDir, exported);
+  let evaluation: ModelEvaluation[] | undefined;
+  if (options.evaluation !== false) {
+    log('evaluating on held-out sequences');
+    evaluation = await evaluateModel(await loadModelDirectory(exportDir), options.evaluation ?? {});
+    exported = await exportModel(config, weights, { fp16: options.fp16 ?? false, provenance: { ...provenance, evaluation } });
+    await writeModelDirectory(exportDir, exported);
+  }
+  return { ...base, exportDir, evaluation };
+}
+
+

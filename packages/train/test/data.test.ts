@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '@dytrack/core';
+import { createRng } from '@dytrack/eval';
+import { small } from './helpers.js';
+import {
+  allocateBatch,
+  augmentCrop,
+  createBatchLoader,
+  flipBox,
+  jitterBox,
+  learningRateAt,
+  PairSampler,
+  parseDataSources,
+  type BatchBuffers,
+  type SamplerOptions,
+} from '../src/index.js';
+
+
+const samplerOptions: SamplerOptions = { model: small, sources: [{ kind: 'synthetic', sequences: 50, width: 160, height: 120, length: 30, systemAssets: false }], seed: 7, batchSize: 4 };
+
+function same(a: BatchBuffers, b: BatchBuffers): boolean {
+  const keys = ['templateImage', 'searchImage', 'heatmap', 'boxes', 'tokenMask'] as const;
+  return keys.every((k) => a[k].length === b[k].length && a[k].every((v, i) => Object.is(v, b[k][i])));
+}
+
+describe('schedule', () => {
+  const s = { baseLr: 1e-3, totalSteps: 100, warmupSteps: 10 };
+  it('warms up linearly, then decays by a cosine to the floor', () => {
+    expect(learningRateAt(s, 1)).toBeCloseTo(1e-4, 12);
+    expect(learningRateAt(s, 10)).toBeCloseTo(1e-3, 12);
+    expect(learningRateAt(s, 55)).toBeCloseTo(1e-3 * (0.01 + 0.99 * 0.5), 12);
+    expect(learningRateAt(s, 100)).toBeCloseTo(1e-5, 12);
+  });
+  it('step decay drops by the factor at the given fraction', () => {
+    const d = { ...s, decay: 'step' as const, stepAt: [0.5], stepFactor: 0.1 };
+    expect(learningRateAt(d, 50)).toBeCloseTo(1e-3, 12);
+    expect(learningRateAt(d, 51)).toBeCloseTo(1e-4, 12);
+  });
+});
+
+describe('parseDataSources', () => {
+  it('reads synthetic, counts, layouts and weights', () => {
+    expect(parseDataSources('synthetic*3, got10k:/d/g,/d/otb')).toEqual([
+      { kind: 'synthetic', weight: 3 },
+      { kind: 'dataset', root: '/d/g', format: 'got10k' },
+      { kind: 'dataset', root: '/d/otb' },
+    ]);
+    expect(parseDataSources('synthetic:500')).toEqual([{ kind: 'synthetic', sequences: 500 }]);
+    expect(() => parseDataSources('synthetic*0')).toThrow(InvalidArgumentError);
+    expect(() => parseDataSources(' , ')).toThrow(/no sources/);
+  });
+});
+
+describe('augmentation', () => {
+  it('jitters the centre within ±centre/2·sqrt(wh) and the scale around 1', () => {
+    const rng = createRng(3);
+    const box = { x: 100, y: 50, width: 40, height: 20 };
+    for (let i = 0; i < 200; i++) {
+      const j = jitterBox(box, { center: 3, scale: 0.25 }, rng);
+      const lim = 1.5 * Math.sqrt(j.width * j.height) + 1e-9;
+      expect(Math.abs(j.x + j.width / 2 - 120)).toBeLessThanOrEqual(lim);
+      expect(Math.abs(j.y + j.height / 2 - 60)).toBeLessThanOrEqual(lim);
+    }
+    const still = jitterBox(box, { center: 0, scale: 0 }, rng);
+    expect(still).toEqual(box);
+  });
+
+  it('flips the crop and the box together', () => {
+    const size = 8;
+    const rgb = new Uint8Array(size * size * 3);
+    rgb.set([200, 10, 20], (2 * size + 1) * 3); // a red pixel at (1, 2)
+    augmentCrop(rgb, size, { flip: true, grey: false, gains: [1, 1, 1], blurTemplate: 0, blurSearch: 0 }, 0, new Uint8Array(size * size * 3));
+    expect(Array.from(rgb.subarray((2 * size + 6) * 3, (2 * size + 6) * 3 + 3))).toEqual([200, 10, 20]);
+    expect(flipBox({ x: 1, y: 2, width: 1, height: 1 }, size)).toEqual({ x: 6, y: 2, width: 1, height: 1 });
+  });
+
+  it('turns the crop grey and applies channel gains', () => {
+    const rgb = Uint8Array.from([100, 50, 200]);
+    augmentCrop(rgb, 1, { flip: false, grey: true, gains: [1, 1, 1], blurTemplate: 0, blurSearch: 0 }, 0, new Uint8Array(3));
+    expect(rgb[0]).toBe(rgb[1]);
+    expect(rgb[1]).toBe(rgb[2]);
+    const c = Uint8Array.from([100, 100, 100]);
+    augmentCrop(c, 1, { flip: false, grey: false, gains: [1.2, 1, 0.8], blurTemplate: 0, blurSearch: 0 }, 0, new Uint8Array(3));
+    expect(Array.from(c)).toEqual([120, 100, 80]);
+  });
+});
+
+describe('PairSampler', () => {
+  it('writes whole batches that depend only on (seed, batch)', async () => {
+    const a = await PairSampler.create(samplerOptions);
+    const b = await PairSampler.create(samplerOptions);
+    const x = allocateBatch(small, 4);
+    const y = allocateBatch(small, 4);
+    await a.fillBatch(5, x);
+    await b.fillBatch(3, y); // another batch first: must not change batch 5
+    await b.fillBatch(5, y);
+    expect(same(x, y)).toBe(true);
+    await b.fillBatch(6, y);
+    expect(same(x, y)).toBe(false);
+    const other = await PairSampler.create({ ...samplerOptions, seed: 8 });
+    await other.fillBatch(5, y);
+    expect(same(x, y)).toBe(false);
+  });
+
+  it('produces targets consistent with the box: heat-map peak at the box centre, mask weight 1 inside', async () => {
+    const s = await PairSampler.create(samplerOptions);
+    const batch = allocateBatch(small, 4);
+    await s.fillBatch(0, batch);
+    const n = 4;
+    for (let i = 0; i < 4; i++) {
+      const [cx, cy, w, h] = Array.from(batch.boxes.subarray(i * 4, i * 4 + 4));
+      expect(cx).toBeGreaterThanOrEqual(0);
+      expect(cx).toBeLessThan(1);
+      expect(cy).toBeGreaterThanOrEqual(0);
+      expect(cy).toBeLessThan(1);
+      // Context factor 4 with scale jitter 0.25: the target is about a quarter of the crop.
+      expect(Math.sqrt(w! * h!)).toBeGreaterThan(0.08);
+      expect(Math.sqrt(w! * h!)).toBeLessThan(0.8);
+      const heat = batch.heatmap.subarray(i * n * n, (i + 1) * n * n);
+      const peak = heat.indexOf(1);
+      if (peak >= 0) {
+        expect(Math.abs((peak % n) - cx! * n)).toBeLessThanOrEqual(1);
+        expect(Math.abs(Math.floor(peak / n) - cy! * n)).toBeLessThanOrEqual(1);
+      }
+      const mask = batch.tokenMask.subarray(i * n * n, (i + 1) * n * n);
+      const centreToken = Math.min(n - 1, Math.floor(cy! * n)) * n + Math.min(n - 1, Math.floor(cx! * n));
+      expect(mask[centreToken]).toBe(1);
+    }
+    // Normalised images: roughly zero-mean, unit-ish spread, never all zero.
+    let sum = 0;
+    for (const v of batch.searchImage) sum += Math.abs(v);
+    expect(sum / batch.searchImage.length).toBeGreaterThan(0.1);
+  });
+});
+
+describe('createBatchLoader', () => {
+  it('a worker yields the same batches as the calling thread, in order, from the start batch', async () => {
+    const worker = await createBatchLoader(samplerOptions, { startBatch: 2 });
+    const inline = await createBatchLoader(samplerOptions, { startBatch: 2, worker: false });
+    try {
+      for (let k = 0; k < 3; k++) {
+        const a = await worker.next();
+        const b = await inline.next();
+        expect(a.batch).toBe(2 + k);
+        expect(b.batch).toBe(2 + k);
+        expect(same(a.buffers, b.buffers)).toBe(true);
+        worker.recycle(a.buffers);
+        inline.recycle(b.buffers);
+      }
+    } finally {
+      await worker.close();
+      await inline.close();
+    }
+  });
+
+  it('overlaps: while the consumer is busy, the next batches are being prepared', async () => {
+    const loader = await createBatchLoader(samplerOptions, { prefetch: 2 });
+    try {
+      const first = await loader.next(); // includes the worker's start-up
+      loader.recycle(first.buffers);
+      const before = loader.stats();
+      const busy = 2 * (before.produceMs / before.batches) + 50;
+      for (let k = 0; k < 2; k++) {
+        // Stand-in for a training step: the main thread is occupied for longer than a batch takes.
+        const until = performance.now() + busy;
+        while (performance.now() < until) {
+          // spin
+        }
+        const b = await loader.next();
+        loader.recycle(b.buffers);
+      }
+      const after = loader.stats();
+      const produced = after.produceMs - before.produceMs;
+      const waited = after.waitMs - before.waitMs;
+      expect(produced).toBeGreaterThan(0);
+      // Without overlap the wait would equal the production time.
+      expect(waited).toBeLessThan(0.3 * produced);
+    } finally {
+      await loader.close();
+    }
+  });
+});

@@ -1,0 +1,125 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Trainer } from '@dytrack/autograd';
+import { createNodeBackend } from '@dytrack/backend-node';
+import { parseManifest, MANIFEST_FILE_NAME, type HostTensor } from '@dytrack/core';
+import { initWeights, parameterSpecs } from '@dytrack/model';
+import { loadModelDirectory } from '@dytrack/model/node';
+import { allocateBatch, BATCH_INPUTS, buildDyTrackTrainingStep, checkpointFromBytes, checkpointToBytes, PairSampler, trainModel, type DataSourceSpec } from '../src/index.js';
+import { small } from './helpers.js';
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'dytrack-train-test-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+const data: DataSourceSpec[] = [{ kind: 'synthetic', sequences: 20, width: 160, height: 120, length: 20, systemAssets: false }];
+
+function bitsEqual(a: Map<string, Float32Array>, b: Map<string, Float32Array>): boolean {
+  for (const [k, v] of a) {
+    const w = b.get(k)!;
+    if (!w || w.length !== v.length) return false;
+    const x = new Uint32Array(v.buffer, v.byteOffset, v.length);
+    const y = new Uint32Array(w.buffer, w.byteOffset, w.length);
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  }
+  return true;
+}
+
+describe('DyTrack training step', () => {
+  it('drives the loss down on a fixed small batch', async () => {
+    const B = 4;
+    const step = buildDyTrackTrainingStep(small, { batchSize: B });
+    const sampler = await PairSampler.create({ model: small, sources: data, seed: 3, batchSize: B });
+    const b = allocateBatch(small, B);
+    await sampler.fillBatch(0, b);
+    const n = 4;
+    const feeds: Record<string, HostTensor> = {
+      [BATCH_INPUTS.templateImage]: { dtype: 'float32', dims: [B, 3, 32, 32], data: b.templateImage },
+      [BATCH_INPUTS.searchImage]: { dtype: 'float32', dims: [B, 3, 64, 64], data: b.searchImage },
+      [BATCH_INPUTS.heatmap]: { dtype: 'float32', dims: [B, 1, n, n], data: b.heatmap },
+      [BATCH_INPUTS.boxes]: { dtype: 'float32', dims: [B, 4], data: b.boxes },
+      [BATCH_INPUTS.tokenMask]: { dtype: 'float32', dims: [B, n * n], data: b.tokenMask },
+    };
+    const backend = createNodeBackend({ intraOpNumThreads: 1 });
+    const trainer = await Trainer.create(backend, step, Object.fromEntries(initWeights(small, { seed: 1 })));
+    try {
+      const losses: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const r = await trainer.step(feeds, 5e-3);
+        losses.push(r.loss);
+      }
+      expect(losses.every(Number.isFinite)).toBe(true);
+      const tail = losses.slice(-5).reduce((a, x) => a + x, 0) / 5;
+      expect(tail).toBeLessThan(0.7 * losses[0]!);
+      // Every component is reported, per exit, including the distillation terms of early exits.
+      const last = await trainer.step(feeds, 2e-3);
+      for (const name of ['exit0/giou', 'exit0/focal', 'exit0/decision', 'exit0/feature', 'exit0/scoreKL', 'exit2/l1', 'exit2/meanIoU']) expect(last.metrics[name]).toBeDefined();
+      expect(last.metrics['exit2/feature']).toBeUndefined();
+    } finally {
+      await trainer.release();
+      await backend.dispose();
+    }
+  }, 120_000);
+
+  it('round-trips a checkpoint exactly', () => {
+    const shapes = new Map(parameterSpecs(small).map((p) => [p.name, p.shape] as const));
+    const params = Object.fromEntries(initWeights(small, { seed: 2, perturbAll: true }));
+    const m = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.map((x) => x * 0.5)]));
+    const v = Object.fromEntries(Object.entries(params).map(([k, x]) => [k, x.map((y) => y * y)]));
+    const info = { step: 7, rng: { seed: 2, nextBatch: 7 }, run: { a: 1 }, history: [{ step: 7, loss: 1.5, lr: 1e-4, time: 3 }] };
+    const back = checkpointFromBytes(checkpointToBytes({ step: 7, parameters: params, firstMoments: m, secondMoments: v }, info, shapes), shapes);
+    expect(back.info).toEqual(info);
+    expect(back.state.step).toBe(7);
+    expect(bitsEqual(new Map(Object.entries(back.state.parameters) as [string, Float32Array][]), new Map(Object.entries(params)))).toBe(true);
+    expect(bitsEqual(new Map(Object.entries(back.state.secondMoments) as [string, Float32Array][]), new Map(Object.entries(v)))).toBe(true);
+  });
+});
+
+describe('trainModel', () => {
+  const base = { model: small, data, steps: 4, batchSize: 2, checkpointEvery: 2, threads: 1, lr: 1e-3, warmupSteps: 1 } as const;
+
+  it('resumes from a checkpoint to bit-identical weights, is deterministic per seed, and exports a model with its provenance', async () => {
+    const whole = await tempDir();
+    const full = await trainModel({ ...base, outDir: whole, seed: 5, evaluation: { syntheticSequences: 1, length: 6 } });
+    expect(full.steps).toBe(4);
+    expect(full.history.map((h) => h.step)).toEqual([1, 2, 3, 4]);
+
+    const split = await tempDir();
+    const first = await trainModel({ ...base, outDir: split, seed: 5, stopAfter: 2, evaluation: false, workerLoader: false });
+    expect(first.steps).toBe(2);
+    expect(first.exportDir).toBeUndefined();
+    const resumed = await trainModel({ ...base, outDir: split, seed: 5, resume: true, evaluation: false });
+    expect(resumed.steps).toBe(4);
+    expect(bitsEqual(full.weights, resumed.weights)).toBe(true);
+    expect(resumed.history.map((h) => h.loss)).toEqual(full.history.map((h) => h.loss));
+
+    const other = await trainModel({ ...base, outDir: await tempDir(), seed: 6, evaluation: false, workerLoader: false });
+    expect(bitsEqual(full.weights, other.weights)).toBe(false);
+
+    // A resume with other settings is refused.
+    await expect(trainModel({ ...base, outDir: split, seed: 5, lr: 5e-4, resume: true, evaluation: false })).rejects.toThrow(/other settings/);
+
+    // The export: a loadable model directory whose manifest records how it was made and how it scores.
+    const model = await loadModelDirectory(full.exportDir!);
+    const manifest = parseManifest(JSON.parse(await readFile(join(full.exportDir!, MANIFEST_FILE_NAME), 'utf8')));
+    expect(model.manifest.stages).toHaveLength(3);
+    const prov = manifest.provenance as Record<string, any>;
+    expect(prov.training.steps).toBe(4);
+    expect(prov.training.seed).toBe(5);
+    expect(prov.training.data).toEqual(data);
+    expect(prov.training.loss.weights).toMatchObject({ giou: 2, l1: 5, focal: 1, decision: 1, feature: 1, scoreKL: 1 });
+    expect(prov.evaluation[0].perExit).toHaveLength(3);
+    expect(prov.evaluation[0].dynamic.auc).toBeGreaterThanOrEqual(0);
+    expect(full.evaluation![0]!.data).toMatch(/held out/);
+    const png = await readFile(join(whole, 'loss.png'));
+    expect(Array.from(png.subarray(1, 4))).toEqual([0x50, 0x4e, 0x47]);
+  }, 300_000);
+});
