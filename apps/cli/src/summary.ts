@@ -86,7 +86,8 @@ export function createProgress(stream: NodeJS.WritableStream & { isTTY?: boolean
         stream.write(`\r${progressLine(label, done, total, now - started)}\x1b[K`);
       } else {
         const decile = total ? Math.floor((10 * done) / total) : Math.floor(done / 100);
-        if (decile === lastDecile) return;
+        // The last line is finish()'s.
+        if (decile === lastDecile || (total !== undefined && done >= total)) return;
         lastDecile = decile;
         stream.write(`${progressLine(label, done, total, now - started)}\n`);
       }

@@ -11,6 +11,17 @@ export const trackingOptions = {
   threads: { type: 'string' },
 } as const;
 
+/** Options that choose sequences to run on (shared by `eval` and `bench`). */
+export const sequenceOptions = {
+  dataset: { type: 'string' },
+  format: { type: 'string' },
+  sequences: { type: 'string' },
+  synthetic: { type: 'string' },
+  seed: { type: 'string' },
+  size: { type: 'string' },
+  length: { type: 'string' },
+} as const;
+
 /** Help lines for {@link trackingOptions}. */
 export const trackingHelp = [
   '  --model DIR         model directory with dytrack.model.json (default: the shipped default model)',

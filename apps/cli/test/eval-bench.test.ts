@@ -2,12 +2,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { exportModel, initWeights, modelConfig } from '@dytrack/model';
 import { writeModelDirectory } from '@dytrack/model/node';
 import { writeSyntheticDataset } from '@dytrack/eval';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type CliIO } from '../src/index.js';
+import { runInProcess } from './helpers.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -20,17 +19,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += String(d)));
-  stderr.on('data', (d) => (err += String(d)));
-  const io: CliIO = { stdout, stderr, cwd: dir, env: {} };
-  const code = await runCli(args, io);
-  return { code, stdout: out, stderr: err };
-}
+const run = (args: string[]) => runInProcess(args, dir);
 
 const tableRow = (stdout: string, name: string): string[] => {
   const line = stdout.split('\n').find((l) => l.startsWith(name + ' '));

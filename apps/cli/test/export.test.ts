@@ -1,12 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { initWeights, modelConfig, parameterSpecs, readSafetensors, weightsToSafetensors, writeSafetensors } from '@dytrack/model';
 import { loadModelDirectory } from '@dytrack/model/node';
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type CliIO } from '../src/index.js';
+import { runInProcess } from './helpers.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -16,17 +15,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += String(d)));
-  stderr.on('data', (d) => (err += String(d)));
-  const io: CliIO = { stdout, stderr, cwd: dir, env: {} };
-  const code = await runCli(args, io);
-  return { code, stdout: out, stderr: err };
-}
+const run = (args: string[]) => runInProcess(args, dir);
 
 describe('dytrack export', () => {
   it('writes a loadable staged model and prints FLOPs and parameters per stage', async () => {

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { modelConfig, initWeights, exportModel } from '@dytrack/model';
 import { writeModelDirectory } from '@dytrack/model/node';
+import { runCli, type CliIO } from '../src/index.js';
 
 /** The repository root (where `tsx` and the workspace resolve). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -45,4 +47,17 @@ export async function exportSmallModel(dir: string): Promise<void> {
   const config = modelConfig('tiny', { name: 'cli-test', dim: 32, heads: 2, stageDepths: [1, 1, 1], headChannels: 16, decisionHidden: 16, templateSize: 64, searchSize: 128 });
   const exported = await exportModel(config, initWeights(config, { seed: 3, perturbAll: true }));
   await writeModelDirectory(dir, exported);
+}
+
+/** Runs the CLI in this process (faster than a subprocess) with captured output. */
+export async function runInProcess(args: string[], cwd: string): Promise<CliRun> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => (out += String(d)));
+  stderr.on('data', (d) => (err += String(d)));
+  const io: CliIO = { stdout, stderr, cwd, env: {} };
+  const code = await runCli(args, io);
+  return { code, stdout: out, stderr: err };
 }

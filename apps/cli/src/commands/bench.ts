@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runSweep, svgToPng, sweepPlotSvg, type OperatingPoint, type SweepResult } from '@dytrack/eval';
 import { numberOption, parseOptions, UsageError, type Command } from '../command.js';
-import { openModel, trackingHelp } from '../wiring.js';
+import { openModel, trackingHelp, sequenceOptions } from '../wiring.js';
 import { createProgressBar, loadDyTrackEntries, loadSequences, EVAL_SEED_BASE } from './eval.js';
 
 const HELP = `Usage: dytrack bench [--model DIR] (--dataset DIR | --synthetic N) [--sweep] [options]
@@ -48,13 +48,7 @@ export const benchCommand: Command = {
   async run(argv, io) {
     const { values, positionals } = parseOptions(argv, {
       model: { type: 'string' },
-      dataset: { type: 'string' },
-      format: { type: 'string' },
-      sequences: { type: 'string' },
-      synthetic: { type: 'string' },
-      seed: { type: 'string' },
-      size: { type: 'string' },
-      length: { type: 'string' },
+      ...sequenceOptions,
       sweep: { type: 'boolean', default: false },
       thresholds: { type: 'string' },
       policy: { type: 'string', multiple: true },

@@ -18,7 +18,7 @@ import {
 } from '@dytrack/eval';
 import { createTracker, type DyTrackTracker } from '@dytrack/tracker';
 import { numberOption, parseOptions, UsageError, type CliIO, type Command } from '../command.js';
-import { openBackend, openModel, openPolicy, trackingHelp } from '../wiring.js';
+import { openBackend, openModel, openPolicy, trackingHelp, sequenceOptions } from '../wiring.js';
 
 /** First seed of `--synthetic` evaluation sequences: far from the small seeds training uses. */
 export const EVAL_SEED_BASE = 900_000_000;
@@ -214,13 +214,7 @@ export const evalCommand: Command = {
   help: HELP,
   async run(argv, io) {
     const { values, positionals } = parseOptions(argv, {
-      dataset: { type: 'string' },
-      format: { type: 'string' },
-      sequences: { type: 'string' },
-      synthetic: { type: 'string' },
-      seed: { type: 'string' },
-      size: { type: 'string' },
-      length: { type: 'string' },
+      ...sequenceOptions,
       tracker: { type: 'string', multiple: true },
       model: { type: 'string' },
       policy: { type: 'string', multiple: true },
