@@ -8,4 +8,5 @@ export { describeBackendConformance } from './backend-suite.js';
 export type { BackendConformanceOptions, BackendFactory } from './backend-suite.js';
 export { buildModel } from './onnx-models.js';
 export type { ModelSpec, ValueSpec, NodeSpec, InitializerSpec } from './onnx-models.js';
+export { MLP_BLOCK, mlpBlockModel, mlpBlockInput, alternatingMedians } from './latency.js';
 export { describePolicyConformance, type PolicyConformanceOptions } from './policy-suite.js';
