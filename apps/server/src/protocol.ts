@@ -1,4 +1,8 @@
 import type { Box, FrameResult } from '@dytrack/core';
+import type { PolicySpec } from '@dytrack/exit-policies';
+
+// Exit policies travel as the plain JSON data @dytrack/exit-policies defines.
+export type { PolicySpec, PolicyInfo, PolicyParameterInfo } from '@dytrack/exit-policies';
 
 /**
  * Wire types of the DyTrack server's HTTP and WebSocket API (version 1). The
@@ -38,26 +42,6 @@ export interface ErrorBody {
     readonly message: string;
   };
 }
-
-/**
- * An exit policy by name and parameters, as sessions are created with.
- * `type` is one of the names `GET /v1/policies` lists; the other fields are
- * that policy's parameters.
- */
-export type PolicySpec =
-  | { readonly type: 'threshold'; readonly thresholds?: readonly number[] }
-  | { readonly type: 'confidence'; readonly threshold: number | readonly number[] }
-  | { readonly type: 'fixedDepth'; readonly exit: number }
-  | {
-      readonly type: 'latencyBudget';
-      readonly targetMs: number;
-      readonly thresholds?: readonly number[];
-      readonly gain?: number;
-      readonly smoothing?: number;
-    }
-  | { readonly type: 'temporalConsistency'; readonly history?: number; readonly minIoU?: number; readonly minFrames?: number }
-  | { readonly type: 'anyOf'; readonly policies: readonly PolicySpec[] }
-  | { readonly type: 'allOf'; readonly policies: readonly PolicySpec[] };
 
 /** Body of `POST /v1/sessions`. */
 export interface CreateSessionRequest {
@@ -118,23 +102,6 @@ export interface ModelInfo {
   readonly defaultThresholds: readonly number[];
   readonly templateSize: number;
   readonly searchSize: number;
-}
-
-/** One parameter of a policy, for `GET /v1/policies`. */
-export interface PolicyParameterInfo {
-  readonly name: string;
-  /** JSON type: `number`, `number | number[]`, `integer`, `PolicySpec[]`. */
-  readonly type: string;
-  readonly required: boolean;
-  readonly description: string;
-}
-
-/** One exit policy the server can build (`GET /v1/policies`). */
-export interface PolicyInfo {
-  /** The `type` of its {@link PolicySpec}. */
-  readonly type: PolicySpec['type'];
-  readonly description: string;
-  readonly parameters: readonly PolicyParameterInfo[];
 }
 
 /** Body of `GET /v1/health`. */

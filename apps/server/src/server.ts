@@ -23,7 +23,7 @@ import {
   ROUTE_METHODS,
   type Route,
 } from './parse.js';
-import { buildPolicy, POLICY_CATALOG } from './policies.js';
+import { POLICY_CATALOG, policyFromJson } from '@dytrack/exit-policies';
 import type { HealthBody, InitResultBody, ModelInfo, PolicySpec } from './protocol.js';
 import { FrameCancelledError, newSessionId, SessionRegistry, TrackingSession, type CloseReason } from './sessions.js';
 import { createSharedSessionBackend } from './shared-backend.js';
@@ -201,7 +201,7 @@ export function createServer(options: CreateServerOptions): DyTrackServer {
     const model = models.get(modelName);
     if (!model) throw new HttpError(400, 'UNKNOWN_MODEL', `unknown model ${JSON.stringify(modelName)}; this server has ${modelNames.join(', ')}`);
     const spec: PolicySpec = request.policy ?? { type: 'threshold' };
-    const exitPolicy = buildPolicy(spec, model.manifest);
+    const exitPolicy = policyFromJson(spec, model.manifest);
     const cancel = registry.reserve(clientKey);
     try {
       const tracker = await createTracker({
@@ -339,7 +339,7 @@ export function createServer(options: CreateServerOptions): DyTrackServer {
         const session = registry.get(route.id);
         session.touch();
         const spec = parsePolicySpec(parseJsonObject(req.headers, await readBody(req, limits.maxBodyBytes)));
-        session.setPolicy(spec, buildPolicy(spec, models.get(session.model)!.manifest));
+        session.setPolicy(spec, policyFromJson(spec, models.get(session.model)!.manifest));
         return sendJson(res, 200, session.info());
       }
       case 'session-init':

@@ -17,3 +17,5 @@ export type { TemporalConsistencyPolicy, TemporalConsistencyPolicyOptions } from
 export { temporalConsistencyPolicy } from './temporal-consistency.js';
 export { anyOf, allOf } from './compose.js';
 export { policyFromSpec } from './spec.js';
+export type { PolicySpec, PolicyInfo, PolicyParameterInfo } from './json.js';
+export { policyFromJson, POLICY_CATALOG } from './json.js';

@@ -1,22 +1,54 @@
 import type { ExitPolicy, ModelManifest } from '@dytrack/core';
-import {
-  allOf,
-  anyOf,
-  confidencePolicy,
-  fixedDepthPolicy,
-  latencyBudgetPolicy,
-  temporalConsistencyPolicy,
-  thresholdPolicy,
-} from '@dytrack/exit-policies';
-import type { PolicyInfo, PolicySpec } from './protocol.js';
+import { allOf, anyOf } from './compose.js';
+import { confidencePolicy } from './confidence.js';
+import { fixedDepthPolicy } from './fixed-depth.js';
+import { latencyBudgetPolicy } from './latency-budget.js';
+import { temporalConsistencyPolicy } from './temporal-consistency.js';
+import { thresholdPolicy } from './threshold.js';
+
+/**
+ * An exit policy as plain JSON data: `type` names a built-in (see
+ * {@link POLICY_CATALOG}); the other fields are its parameters.
+ */
+export type PolicySpec =
+  | { readonly type: 'threshold'; readonly thresholds?: readonly number[] }
+  | { readonly type: 'confidence'; readonly threshold: number | readonly number[] }
+  | { readonly type: 'fixedDepth'; readonly exit: number }
+  | {
+      readonly type: 'latencyBudget';
+      readonly targetMs: number;
+      readonly thresholds?: readonly number[];
+      readonly gain?: number;
+      readonly smoothing?: number;
+    }
+  | { readonly type: 'temporalConsistency'; readonly history?: number; readonly minIoU?: number; readonly minFrames?: number }
+  | { readonly type: 'anyOf'; readonly policies: readonly PolicySpec[] }
+  | { readonly type: 'allOf'; readonly policies: readonly PolicySpec[] };
+
+/** One parameter of a policy, as {@link POLICY_CATALOG} describes it. */
+export interface PolicyParameterInfo {
+  readonly name: string;
+  /** JSON type: `number`, `number | number[]`, `integer`, `PolicySpec[]`. */
+  readonly type: string;
+  readonly required: boolean;
+  readonly description: string;
+}
+
+/** One built-in policy that {@link policyFromJson} can build. */
+export interface PolicyInfo {
+  /** The `type` of its {@link PolicySpec}. */
+  readonly type: PolicySpec['type'];
+  readonly description: string;
+  readonly parameters: readonly PolicyParameterInfo[];
+}
 
 /**
  * Builds the exit policy a {@link PolicySpec} names, for `manifest` (whose
  * default thresholds fill in the threshold-based policies). Out-of-range
- * values throw the policies' own `InvalidArgumentError`, which the server
- * answers with 400.
+ * values throw the policies' own `InvalidArgumentError`. Plain data crosses
+ * HTTP, `postMessage` and config files; a policy (an object with methods) does not.
  */
-export function buildPolicy(spec: PolicySpec, manifest: ModelManifest): ExitPolicy {
+export function policyFromJson(spec: PolicySpec, manifest: ModelManifest): ExitPolicy {
   switch (spec.type) {
     case 'threshold':
       return thresholdPolicy(spec.thresholds ? { thresholds: spec.thresholds } : { manifest });
@@ -39,13 +71,13 @@ export function buildPolicy(spec: PolicySpec, manifest: ModelManifest): ExitPoli
         ...(spec.minFrames !== undefined ? { minFrames: spec.minFrames } : {}),
       });
     case 'anyOf':
-      return anyOf(...spec.policies.map((p) => buildPolicy(p, manifest)));
+      return anyOf(...spec.policies.map((p) => policyFromJson(p, manifest)));
     case 'allOf':
-      return allOf(...spec.policies.map((p) => buildPolicy(p, manifest)));
+      return allOf(...spec.policies.map((p) => policyFromJson(p, manifest)));
   }
 }
 
-/** The policies a server can build, as `GET /v1/policies` lists them. */
+/** Every policy {@link policyFromJson} builds, with its parameters (what a server lists). */
 export const POLICY_CATALOG: readonly PolicyInfo[] = [
   {
     type: 'threshold',
