@@ -26,8 +26,9 @@ async function readBytes(path: string, what: string): Promise<Uint8Array> {
 /**
  * A {@link ModelSource} over a model directory: reads and parses
  * `dytrack.model.json` and checks that every file it names exists and matches
- * its sha256 (so a bad directory fails here, not mid-tracking). `readFile`
- * re-reads and re-verifies on demand.
+ * its sha256 (so a bad directory fails here, not mid-tracking). The first
+ * `readFile` of each file hands over the bytes verified at load (no second read
+ * and hash); later calls re-read and re-verify.
  */
 export async function loadModelDirectory(dir: string): Promise<ModelSource> {
   const root = resolve(dir);
@@ -40,8 +41,17 @@ export async function loadModelDirectory(dir: string): Promise<ModelSource> {
     await verifySha256(bytes, expected, file);
     return bytes;
   };
-  for (const file of known.keys()) await read(file);
-  return { manifest, readFile: read };
+  const verified = new Map<string, Uint8Array>();
+  for (const file of known.keys()) verified.set(file, await read(file));
+  return {
+    manifest,
+    async readFile(file: string): Promise<Uint8Array> {
+      const bytes = verified.get(file);
+      if (bytes === undefined) return read(file);
+      verified.delete(file); // handed over once; not kept alive by the source
+      return bytes;
+    },
+  };
 }
 
 /** Writes the result of `exportModel` (an {@link ExportedModel}) into `dir` (created if needed). Returns the written paths. */

@@ -56,6 +56,19 @@ describe('loadModelDirectory', () => {
     await expect(loadModelDirectory(sub)).rejects.toThrow(/stage2\.onnx: sha256 is [0-9a-f]{64} but the manifest says/);
   });
 
+  it('hands over the bytes verified at load once, then re-reads and re-verifies', async () => {
+    const sub = join(dir, 'changed-later');
+    await writeModelDirectory(sub, exported);
+    const model = await loadModelDirectory(sub);
+    const path = join(sub, 'stage0.onnx');
+    const bytes = await readFile(path);
+    bytes[bytes.length - 1] ^= 1;
+    await writeFile(path, bytes);
+    // The first read is the copy verified at load; a later read sees the changed file and rejects it.
+    expect(Buffer.from(await model.readFile('stage0.onnx')).equals(exported.files.get('stage0.onnx')!)).toBe(true);
+    await expect(model.readFile('stage0.onnx')).rejects.toThrow(/stage0\.onnx: sha256 is [0-9a-f]{64} but the manifest says/);
+  });
+
   it('rejects a bad manifest with the path of the bad field, and a missing one clearly', async () => {
     const sub = join(dir, 'bad');
     await writeModelDirectory(sub, exported);
