@@ -28,10 +28,10 @@ describe('dytrack --help', () => {
   it('lists the commands and exits 0', async () => {
     const run = await dytrack(['--help']);
     expect(run.code).toBe(0);
-    for (const name of ['demo', 'track', 'eval', 'bench', 'export']) expect(run.stdout).toContain(name);
+    for (const name of ['demo', 'track', 'eval', 'bench', 'train', 'calibrate', 'export']) expect(run.stdout).toContain(name);
   });
 
-  it.each(['demo', 'track', 'eval', 'bench', 'export'])('%s --help shows usage and examples', async (name) => {
+  it.each(['demo', 'track', 'eval', 'bench', 'train', 'calibrate', 'export'])('%s --help shows usage and examples', async (name) => {
     const run = await dytrack([name, '--help']);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/Usage: dytrack/);

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '@dytrack/core';
 /**
  * Weights of the terms of the DyTrack training loss (DESIGN section 7). Per exit `k`:
  *
- * `tracking_k = giou · L_giou + l1 · L_l1 + focal · L_focal + decision · L_decision`
+ * `tracking_k = giou · L_giou + l1 · L_l1 + focal · L_focal + decision · L_decision + sizeDense · L_sizeDense`
  *
  * and over all exits, with `K` the last (deepest) one:
  *
@@ -18,6 +18,13 @@ export interface LossWeights {
   readonly focal: number;
   /** Decision branch: predicted IoU against the detached IoU of the exit's box. */
   readonly decision: number;
+  /**
+   * Dense size supervision: L1 of the size map against the truth's (w, h) at every cell,
+   * weighted by the Gaussian heat map (CenterNet regresses size at the truth's centre).
+   * OSTrack reads the size at one cell, the predicted peak; this term gives the size
+   * branch a signal at every cell near the target from the first step. Default 0.
+   */
+  readonly sizeDense?: number;
   /** Target-aware feature mimicking of each early exit towards the last exit. */
   readonly feature: number;
   /** Temperature-scaled KL between each early exit's score map and the last exit's. */
@@ -34,7 +41,7 @@ export interface LossWeights {
  * and 0 when they match), score-map KL 1, every exit's tracking loss weighted 1.
  * A model's manifest records the weights it was trained with (provenance).
  */
-export const defaultLossWeights: Readonly<Required<Omit<LossWeights, 'exits'>>> = Object.freeze({
+export const defaultLossWeights: Readonly<Required<Omit<LossWeights, 'exits' | 'sizeDense'>>> = Object.freeze({
   giou: 2,
   l1: 5,
   focal: 1,
@@ -111,6 +118,7 @@ function positive(value: unknown, what: string): number {
 export function resolveLossConfig(config: LossConfig = {}, exitCount?: number): ResolvedLossConfig {
   const w = { ...defaultLossWeights, ...config.weights };
   for (const key of ['giou', 'l1', 'focal', 'decision', 'feature', 'scoreKL'] as const) nonNegative(w[key], `loss weight ${key}`);
+  const sizeDense = nonNegative(config.weights?.sizeDense ?? 0, 'loss weight sizeDense');
   let exits = config.weights?.exits;
   if (exits !== undefined) exits.forEach((v, i) => nonNegative(v, `loss weight exits[${i}]`));
   if (exitCount !== undefined) {
@@ -139,6 +147,6 @@ export function resolveLossConfig(config: LossConfig = {}, exitCount?: number): 
     temperature: s.temperature,
     layerNormEpsilon: s.layerNormEpsilon,
     featureReduction: s.featureReduction,
-    weights: { giou: w.giou, l1: w.l1, focal: w.focal, decision: w.decision, feature: w.feature, scoreKL: w.scoreKL, ...(exits ? { exits: [...exits] } : {}) },
+    weights: { giou: w.giou, l1: w.l1, focal: w.focal, decision: w.decision, feature: w.feature, scoreKL: w.scoreKL, ...(sizeDense > 0 ? { sizeDense } : {}), ...(exits ? { exits: [...exits] } : {}) },
   };
 }

@@ -210,6 +210,27 @@ export function featureMimicLoss(g: Graph, student: Value, teacher: Value, mask:
 }
 
 /**
+ * Dense size supervision in the graph; see {@link denseSizeLossReference}. `sizeMap` is
+ * `[B, 2, n, n]`, `heatmap` `[B, 1, n, n]` and `boxes` `[B, 4]`; heat map and boxes are
+ * detached.
+ */
+export function denseSizeLoss(g: Graph, sizeMap: Value, heatmap: Value, boxes: Value): Value {
+  sameGraph(g, [sizeMap, heatmap, boxes]);
+  const { batch, n } = scoreMapDims(heatmap, 'denseSizeLoss heatmap');
+  expectShape(sizeMap, [batch, 2, n, n], 'denseSizeLoss sizeMap');
+  expectShape(boxes, [batch, 4], 'denseSizeLoss boxes');
+  sameDType([sizeMap, heatmap, boxes], 'denseSizeLoss');
+  return g.scope('size_dense_loss', () => {
+    const heat = stopGradient(g, heatmap);
+    const [, wh] = g.split(stopGradient(g, boxes), [2, 2], 1);
+    const err = g.reduceMean(g.abs(g.sub(sizeMap, g.reshape(wh, [batch, 2, 1, 1]))), [1], true); // [B, 1, n, n]
+    const num = g.reduceSum(g.mul(err, heat), [1, 2, 3], false);
+    const den = g.max(g.reduceSum(heat, [1, 2, 3], false), 1e-12);
+    return meanAll(g, g.div(num, den));
+  });
+}
+
+/**
  * The temperature-scaled KL between two score maps in the graph; see
  * {@link scoreMapKLReference}. `student` and `teacher` are `[B, 1, n, n]` (or any
  * `[B, ...]`: each sample's values form one distribution); the teacher is detached.
@@ -284,8 +305,10 @@ export function trackingLoss(g: Graph, exit: ExitHeadValues, targets: TrackingTa
   const decision = exit.terminatingScore ? decisionLoss(g, exit.terminatingScore, box.iou, c.decisionLoss, c.probabilityEpsilon) : undefined;
   let total = g.add(g.add(g.mul(box.giou, w.giou), g.mul(box.l1, w.l1)), g.mul(focal, w.focal));
   if (decision) total = g.add(total, g.mul(decision, w.decision));
+  const sizeDense = (w.sizeDense ?? 0) > 0 ? denseSizeLoss(g, exit.sizeMap, targets.heatmap, targets.boxes) : undefined;
+  if (sizeDense) total = g.add(total, g.mul(sizeDense, w.sizeDense!));
   const meanIoU = meanAll(g, stopGradient(g, box.iou));
-  return { total, giou: box.giou, l1: box.l1, focal, ...(decision ? { decision } : {}), meanIoU, boxes, iou: box.iou };
+  return { total, giou: box.giou, l1: box.l1, focal, ...(decision ? { decision } : {}), ...(sizeDense ? { sizeDense } : {}), meanIoU, boxes, iou: box.iou };
 }
 
 /**
@@ -313,6 +336,7 @@ export function dytrackLoss(g: Graph, exits: readonly ExitHeadValues[], targets:
       components[`exit${k}/l1`] = t.l1;
       components[`exit${k}/focal`] = t.focal;
       if (t.decision) components[`exit${k}/decision`] = t.decision;
+      if (t.sizeDense) components[`exit${k}/sizeDense`] = t.sizeDense;
       components[`exit${k}/meanIoU`] = t.meanIoU;
       if (k === exits.length - 1) return;
       if (c.weights.feature > 0) {

@@ -37,6 +37,7 @@ export {
   decodeBoxesReference,
   boxLossReference,
   decisionLossReference,
+  denseSizeLossReference,
   featureMimicLossReference,
   scoreMapKLReference,
   trackingLossReference,
@@ -44,4 +45,4 @@ export {
 } from './reference.js';
 
 export type { BoxLossValues, ExitHeadValues, TrackingTargetValues, TrackingLossValues } from './graph.js';
-export { focalLoss, decodeBoxes, boxLoss, decisionLoss, featureMimicLoss, scoreMapKL, trackingLoss, dytrackLoss } from './graph.js';
+export { focalLoss, decodeBoxes, boxLoss, decisionLoss, denseSizeLoss, featureMimicLoss, scoreMapKL, trackingLoss, dytrackLoss } from './graph.js';

@@ -343,8 +343,35 @@ export interface TrackingLossTerms<T> {
   readonly focal: T;
   /** Decision branch loss (absent without a terminating score). */
   readonly decision?: T;
+  /** Dense size loss (present when its weight is positive). */
+  readonly sizeDense?: T;
   /** Mean IoU of the decoded boxes with the truth (for logging; carries no gradient). */
   readonly meanIoU: T;
+}
+
+/**
+ * Dense size supervision: per sample, `Σ_c heat_c · (|w_c - w| + |h_c - h|) / 2 / Σ_c heat_c`
+ * over the map cells `c`, with `(w_c, h_c)` the size map and `(w, h)` the truth (fractions
+ * of the crop, entries 2 and 3 of `boxes`); the mean over the batch. A sample whose heat
+ * map is all zero contributes 0. `sizeMap` is `[B, 2, n, n]`, `heatmap` `[B, 1, n, n]`.
+ */
+export function denseSizeLossReference(sizeMap: Numbers, heatmap: Numbers, boxes: Numbers, batch: number, mapSize: number): number {
+  const cells = mapSize * mapSize;
+  expectLength(sizeMap, batch * 2 * cells, 'size map');
+  expectLength(heatmap, batch * cells, 'heat map');
+  expectLength(boxes, batch * 4, 'boxes');
+  let total = 0;
+  for (let b = 0; b < batch; b++) {
+    let num = 0;
+    let den = 0;
+    for (let c = 0; c < cells; c++) {
+      const h = heatmap[b * cells + c];
+      num += (h * (Math.abs(sizeMap[b * 2 * cells + c] - boxes[b * 4 + 2]) + Math.abs(sizeMap[b * 2 * cells + cells + c] - boxes[b * 4 + 3]))) / 2;
+      den += h;
+    }
+    total += num / Math.max(den, 1e-12);
+  }
+  return total / batch;
 }
 
 /** One exit's tracking loss (see {@link TrackingLossTerms}), in float64. */
@@ -357,9 +384,10 @@ export function trackingLossReference(exit: ExitHeadArrays, targets: TrackingTar
   const focal = focalLossReference(exit.scoreMap, targets.heatmap, { alpha: c.focalAlpha, beta: c.focalBeta, epsilon: c.probabilityEpsilon });
   const decision = exit.terminatingScore ? decisionLossReference(exit.terminatingScore, box.iou, c.decisionLoss, c.probabilityEpsilon) : undefined;
   const w = c.weights;
-  const total = w.giou * box.giou + w.l1 * box.l1 + w.focal * focal + (decision === undefined ? 0 : w.decision * decision);
+  const sizeDense = (w.sizeDense ?? 0) > 0 ? denseSizeLossReference(exit.sizeMap, targets.heatmap, targets.boxes, batch, mapSize) : undefined;
+  const total = w.giou * box.giou + w.l1 * box.l1 + w.focal * focal + (decision === undefined ? 0 : w.decision * decision) + (sizeDense === undefined ? 0 : w.sizeDense! * sizeDense);
   const meanIoU = box.iou.reduce((s, v) => s + v, 0) / batch;
-  return { total, giou: box.giou, l1: box.l1, focal, ...(decision === undefined ? {} : { decision }), meanIoU };
+  return { total, giou: box.giou, l1: box.l1, focal, ...(decision === undefined ? {} : { decision }), ...(sizeDense === undefined ? {} : { sizeDense }), meanIoU };
 }
 
 /** The whole DyTrack loss: its total and named components (`exit0/giou`, `exit1/feature`, ...). */
@@ -394,6 +422,7 @@ export function dytrackLossReference(exits: readonly ExitHeadArrays[], targets: 
     components[`exit${k}/l1`] = t.l1;
     components[`exit${k}/focal`] = t.focal;
     if (t.decision !== undefined) components[`exit${k}/decision`] = t.decision;
+    if (t.sizeDense !== undefined) components[`exit${k}/sizeDense`] = t.sizeDense;
     components[`exit${k}/meanIoU`] = t.meanIoU;
     if (k === exits.length - 1) return;
     if (c.weights.feature > 0) {

@@ -3,7 +3,7 @@ import type { HostTensor } from '@dytrack/core';
 import type { Value } from '@dytrack/onnx';
 import { Graph, serializeModel } from '@dytrack/onnx';
 import { gradients } from '@dytrack/autograd';
-import { boxLoss, boxTarget, decisionLoss, decodeBoxes, dytrackLoss, featureMimicLoss, focalLoss, gaussianHeatmap, scoreMapKL, tokenMask } from '../src/index.js';
+import { boxLoss, boxTarget, decisionLoss, decodeBoxes, denseSizeLoss, dytrackLoss, featureMimicLoss, focalLoss, gaussianHeatmap, scoreMapKL, tokenMask } from '../src/index.js';
 import { backend, disposeBackend, rng, uniform } from './helpers.js';
 
 afterAll(disposeBackend);
@@ -135,6 +135,15 @@ describe('gradients through @dytrack/autograd match finite differences (float64)
     expect(r.analytic[2].every((v) => v === 0)).toBe(true);
     expect(r.analytic[0].filter((v) => v !== 0).length).toBe(B * 2);
     expect(r.analytic[1].filter((v) => v !== 0).length).toBe(B * 2);
+  });
+
+  it('dense size loss w.r.t. the size map: every cell the heat map covers, none to the heat map', async () => {
+    const { inputs } = randomInputs(12);
+    const r = await gradCheck(inputs, ['size0', 'heat'], (g, x) => denseSizeLoss(g, x.size0, x.heat, x.boxes));
+    expectGradientsMatch(r, 0, 'd dense size / d size');
+    const heat = inputs.find((i) => i.name === 'heat')!.data;
+    expect(r.analytic[0].filter((v) => v !== 0).length).toBe(2 * Array.from(heat).filter((v) => v > 0).length);
+    expect(r.analytic[1].every((v) => v === 0)).toBe(true);
   });
 
   it('decision loss: gradient to the terminating score, none through the detached IoU', async () => {

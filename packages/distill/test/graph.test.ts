@@ -8,6 +8,8 @@ import {
   boxLossReference,
   boxTarget,
   decisionLoss,
+  denseSizeLoss,
+  denseSizeLossReference,
   decisionLossReference,
   decodeBoxes,
   decodeBoxesReference,
@@ -118,6 +120,7 @@ describe('graph losses agree with their float64 references (onnxruntime, float64
     g.output(featureMimicLoss(g, s.searchTokens, k.searchTokens, t.tokenMask), 'feature_mean');
     g.output(featureMimicLoss(g, s.searchTokens, k.searchTokens, t.tokenMask, { reduction: 'sum', epsilon: 1e-5 }), 'feature_sum');
     g.output(scoreMapKL(g, s.scoreMap, k.scoreMap), 'kl');
+    g.output(denseSizeLoss(g, s.sizeMap, t.heatmap, t.boxes), 'size_dense');
     g.output(scoreMapKL(g, s.sizeMap, k.offsetMap, { input: 'logit', temperature: 3 }), 'kl_logit');
     const out = await runGraph(g, feeds);
 
@@ -135,6 +138,7 @@ describe('graph losses agree with their float64 references (onnxruntime, float64
     const feature = (o: object) => featureMimicLossReference(student.searchTokens, teacher.searchTokens, targets.tokenMask, B, CELLS, C, o);
     expectClose(out.feature_mean[0], feature({}), 1e-12, 'feature mean');
     expectClose(out.feature_sum[0], feature({ reduction: 'sum', epsilon: 1e-5 }), 1e-12, 'feature sum');
+    expectClose(out.size_dense[0], denseSizeLossReference(student.sizeMap, targets.heatmap, targets.boxes, B, N), 1e-12, 'dense size');
     expectClose(out.kl[0], scoreMapKLReference(student.scoreMap, teacher.scoreMap, B, CELLS), 1e-12, 'kl');
     expectClose(out.kl_logit[0], scoreMapKLReference(student.sizeMap, teacher.offsetMap, B, 2 * CELLS, { input: 'logit', temperature: 3 }), 1e-12, 'kl logit');
   });
@@ -143,7 +147,7 @@ describe('graph losses agree with their float64 references (onnxruntime, float64
     const random = rng(7);
     const exits = [randomExit(random), randomExit(random), randomExit(random)];
     const targets = randomTargets(random);
-    const config: LossConfig = { decisionLoss: 'bce', temperature: 1.5, weights: { exits: [0.25, 0.5], feature: 0.7, scoreKL: 1.3, decision: 0.5 } };
+    const config: LossConfig = { decisionLoss: 'bce', temperature: 1.5, weights: { exits: [0.25, 0.5], feature: 0.7, scoreKL: 1.3, decision: 0.5, sizeDense: 2.5 } };
     const g = new Graph({ dtype: 'float64' });
     const d = declare(g, 'float64', exits, targets);
     const loss = dytrackLoss(g, d.exits, d.targets, config);
@@ -159,6 +163,7 @@ describe('graph losses agree with their float64 references (onnxruntime, float64
     const ref = dytrackLossReference(exits, targets, { batch: B, mapSize: N, channels: C }, config);
     expect(names.sort()).toEqual(Object.keys(ref.components).sort());
     expect(names).toContain('exit1/feature');
+    expect(names).toContain('exit2/sizeDense');
     expect(names).not.toContain('exit2/feature');
     for (const name of names) expectClose(out[name.replace('/', '.')][0], ref.components[name], 1e-12, name);
     expectClose(out.single[0], trackingLossReference(exits[1], targets, { batch: B, mapSize: N }).total, 1e-12, 'trackingLoss');

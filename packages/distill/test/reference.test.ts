@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '@dytrack/core';
 import {
   boxLossReference,
   decisionLossReference,
+  denseSizeLossReference,
   decodeBoxesReference,
   defaultLossWeights,
   dytrackLossReference,
@@ -134,6 +135,24 @@ describe('scoreMapKLReference', () => {
     expect(kl2).toBeCloseTo(4 * 0.5 * Math.log(4 / 3), 14);
     // Probabilities: sigmoid(0) = 0.5, sigmoid(ln 3) = 0.75.
     expect(scoreMapKLReference([0.5, 0.75], [0.5, 0.5], 1, 2, { temperature: 1 })).toBeCloseTo(kl1, 12);
+  });
+});
+
+describe('denseSizeLossReference', () => {
+  it('weights each cell\'s size error by the heat map, per sample, then averages samples', () => {
+    // n = 2, two samples. Sample 0: heat 1 at cell 1 and 0.5 at cell 3; truth w 0.4, h 0.2.
+    const sizeMap = [
+      ...[0.4, 0.9, 0.1, 0.7], // w, sample 0
+      ...[0.2, 0.2, 0.5, 0.3], // h, sample 0
+      ...[0.3, 0.3, 0.3, 0.3], // w, sample 1
+      ...[0.3, 0.3, 0.3, 0.3], // h, sample 1
+    ];
+    const heatmap = [0, 1, 0, 0.5, 0, 0, 0, 0];
+    const boxes = [0.5, 0.5, 0.4, 0.2, 0.5, 0.5, 0.1, 0.1];
+    // Sample 0: cell 1 errs (0.5 + 0) / 2 = 0.25, cell 3 errs (0.3 + 0.1) / 2 = 0.2;
+    // (1 · 0.25 + 0.5 · 0.2) / 1.5 = 0.35 / 1.5. Sample 1 has no heat: 0.
+    expect(denseSizeLossReference(sizeMap, heatmap, boxes, 2, 2)).toBeCloseTo(0.35 / 1.5 / 2, 14);
+    expect(() => denseSizeLossReference(sizeMap.slice(1), heatmap, boxes, 2, 2)).toThrow(/size map/);
   });
 });
 

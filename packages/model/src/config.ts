@@ -55,6 +55,25 @@ export interface ModelConfig {
   };
   /** Default threshold on each exit's terminating score (one per stage). */
   readonly defaultThresholds: readonly number[];
+  /**
+   * Feature recycling between exits (DESIGN 3.3): exit k+1's head adds a learned
+   * projection of exit k's head features and score map. Default true; `false` makes
+   * every exit head independent (the ablation of recycling; stages then pass only tokens).
+   */
+  readonly exitRecycling?: boolean;
+  /**
+   * Residual 3x3 convolution layers (head channels wide, GELU) between each exit's
+   * per-cell trunk and its size map: the size at a cell is read from a (2L+1)-cell
+   * neighbourhood, so the head measures the target's extent from how far target-like
+   * cells reach instead of asking one token to encode it (OSTrack's head is a conv
+   * stack for the same reason). Default 0 (the per-cell size layer); the presets use 2.
+   */
+  readonly sizeConvLayers?: number;
+}
+
+/** Whether exit `k` of `config` takes exit k-1's head features and score map. */
+export function recyclesInto(config: ModelConfig, k: number): boolean {
+  return k > 0 && config.exitRecycling !== false;
 }
 
 /** Sizes derived from a {@link ModelConfig}. */
@@ -95,8 +114,9 @@ const IMAGENET = {
  * transformer FLOPs (the blocks are ~95% of the total); patch 16 costs 0.047
  * GFLOP more in the patch embedding but sees 4x the pixels per token and shares
  * base's (OSTrack-256's) crop geometry, stride included, so preprocessing and
- * data are identical between variants. Full depth is 1.143 GFLOP per frame
- * (0.930 with the template cache), under the 1.5 GFLOP budget.
+ * data are identical between variants. Full depth is 1.257 GFLOP per frame
+ * (1.043 with the template cache), under the 1.5 GFLOP budget; the exits' 3x3 size
+ * branches are 0.113 of it.
  *
  * `base`: ViT-B/16 with OSTrack-256's dimensions (dim 768, 12 heads, 12 blocks
  * in 3 stages of 4, template 128, search 256), for users who bring weights.
@@ -120,6 +140,7 @@ export const MODEL_VARIANTS: Readonly<Record<ModelVariant, ModelConfig>> = {
     layerNormEps: 1e-6,
     normalization: IMAGENET,
     defaultThresholds: [0.7, 0.6, 0],
+    sizeConvLayers: 2,
   },
   base: {
     name: 'dytrack-base',
@@ -139,6 +160,7 @@ export const MODEL_VARIANTS: Readonly<Record<ModelVariant, ModelConfig>> = {
     layerNormEps: 1e-6,
     normalization: IMAGENET,
     defaultThresholds: [0.7, 0.6, 0],
+    sizeConvLayers: 2,
   },
 };
 
@@ -175,6 +197,12 @@ export function validateModelConfig(config: ModelConfig): ModelConfig {
     throw new InvalidArgumentError(`model config: templateAttention must be "joint" or "self", got ${String(config.templateAttention)}`);
   }
   if (!(config.templateContextFactor > 0) || !(config.searchContextFactor > 0)) throw new InvalidArgumentError('model config: context factors must be positive');
+  if (config.sizeConvLayers !== undefined && (!Number.isInteger(config.sizeConvLayers) || config.sizeConvLayers < 0)) {
+    throw new InvalidArgumentError(`model config: sizeConvLayers must be a non-negative integer, got ${String(config.sizeConvLayers)}`);
+  }
+  if (config.exitRecycling !== undefined && typeof config.exitRecycling !== 'boolean') {
+    throw new InvalidArgumentError(`model config: exitRecycling must be a boolean, got ${String(config.exitRecycling)}`);
+  }
   return Object.freeze({ ...config, stageDepths: Object.freeze([...config.stageDepths]), defaultThresholds: Object.freeze([...config.defaultThresholds]) });
 }
 

@@ -1,4 +1,4 @@
-import { modelGeometry, type ModelConfig } from './config.js';
+import { modelGeometry, recyclesInto, type ModelConfig } from './config.js';
 import { decisionInputWidth, parameterSize, parameterSpecs } from './params.js';
 
 /** FLOPs and parameters of one exported graph. */
@@ -90,9 +90,13 @@ export function modelCost(config: ModelConfig, options: LayoutOptions = {}): Mod
     const pre = `exits.${k}`;
     names.push(`${pre}.norm.weight`, `${pre}.norm.bias`, `${pre}.proj.weight`, `${pre}.proj.bias`);
     flops += 2 * Ns * D * C; // proj
-    if (k > 0) {
+    if (recyclesInto(config, k)) {
       names.push(`${pre}.recycle.features.weight`, `${pre}.recycle.score.weight`, `${pre}.recycle.features.bias`);
       flops += 2 * Ns * C * C; // the score map's contribution is element-wise
+    }
+    for (let l = 0; l < (config.sizeConvLayers ?? 0); l++) {
+      names.push(`${pre}.size_conv.${l}.weight`, `${pre}.size_conv.${l}.bias`);
+      flops += 2 * Ns * 9 * C * C;
     }
     names.push(`${pre}.trunk.weight`, `${pre}.trunk.bias`, `${pre}.score.weight`, `${pre}.score.bias`, `${pre}.size.weight`, `${pre}.size.bias`, `${pre}.offset.weight`, `${pre}.offset.bias`);
     flops += 2 * Ns * C * C + 2 * Ns * C * 5;

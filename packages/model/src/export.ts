@@ -12,7 +12,7 @@ import {
   type StageSpec,
 } from '@dytrack/core';
 import { Graph, serializeModel, type Value } from '@dytrack/onnx';
-import { modelGeometry, type ModelConfig } from './config.js';
+import { modelGeometry, recyclesInto, type ModelConfig } from './config.js';
 import { modelCost, type LayoutOptions, type ModelCost } from './cost.js';
 import { addParameterInitializers, emitBlock, emitExit, emitSearchEmbedding, emitTemplateEmbedding, type RecycledExit } from './forward.js';
 import { validateWeights, type ModelWeights } from './weights.js';
@@ -139,7 +139,7 @@ export async function exportModel(config: ModelConfig, weights: ModelWeights, op
       return finish(g, p0, tokens, undefined);
     }
     tokens = input(STAGE_IO.tokensIn, tokensShape, { kind: 'output', stage: k - 1, output: STAGE_IO.tokens });
-    recycled = {
+    recycled = !recyclesInto(config, k) ? undefined : {
       headFeatures: input(STAGE_IO.previousHeadFeatures, [1, Ns, C], { kind: 'output', stage: k - 1, output: STAGE_IO.headFeatures }),
       scoreMap: input(STAGE_IO.previousScoreMap, [1, 1, n, n], { kind: 'output', stage: k - 1, output: STAGE_IO.scoreMap }),
     };
@@ -168,7 +168,7 @@ export async function exportModel(config: ModelConfig, weights: ModelWeights, op
       out(exit.terminatingScore, STAGE_IO.terminatingScore, [1, 1], 'terminating-score');
       if (k < K - 1) {
         out(x, STAGE_IO.tokens, tokensShape, 'tokens');
-        out(exit.headFeatures, STAGE_IO.headFeatures, [1, Ns, C], 'head-features');
+        if (recyclesInto(config, k + 1)) out(exit.headFeatures, STAGE_IO.headFeatures, [1, Ns, C], 'head-features');
       }
       return { graph: g, inputs, outputs };
     }

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@dytrack/core';
 import type { Graph, Value } from '@dytrack/onnx';
-import { modelGeometry, type ModelConfig } from './config.js';
+import { modelGeometry, recyclesInto, type ModelConfig } from './config.js';
 import { toFloat16 } from './half.js';
 import { parameterSize, parameterSpecs } from './params.js';
 import { validateWeights, type ModelWeights } from './weights.js';
@@ -130,6 +130,29 @@ function linear(g: Graph, p: GraphParameters, x: Value, prefix: string): Value {
   return g.add(g.matmul(x, g.transpose(param(p, `${prefix}.weight`), [1, 0])), param(p, `${prefix}.bias`));
 }
 
+/**
+ * A residual 3x3 convolution (zero padding 1, GELU) over `[B, n·n, C]` cell features in
+ * row-major order: `x + GELU(conv(x))`. Built from Slice, Concat and one MatMul (no
+ * Conv or Pad, so the training graph differentiates it with the rules it has); the zero
+ * border is `0 · (a slice of x)`, which keeps the batch dimension symbolic.
+ */
+function residualConv3x3(g: Graph, p: GraphParameters, x: Value, n: number, channels: number, prefix: string): Value {
+  const grid = g.reshape(x, [0, n, n, channels]);
+  const zeroRow = g.mul(g.slice(grid, [0], [1], [1]), 0); // [B, 1, n, C]
+  const rows = g.concat([zeroRow, grid, zeroRow], 1); // [B, n+2, n, C]
+  const zeroColumn = g.mul(g.slice(rows, [0], [1], [2]), 0); // [B, n+2, 1, C]
+  const padded = g.concat([zeroColumn, rows, zeroColumn], 2); // [B, n+2, n+2, C]
+  const taps: Value[] = [];
+  for (let dy = 0; dy < 3; dy++) {
+    for (let dx = 0; dx < 3; dx++) taps.push(g.slice(padded, [dy, dx], [dy + n, dx + n], [1, 2]));
+  }
+  const unfolded = g.reshape(g.concat(taps, 3), [0, n * n, 9 * channels]); // tap-major, then input channel
+  // [out, in, 3, 3] -> [out, 3, 3, in] -> [out, 9·in], matching the unfolded order.
+  const w = g.reshape(g.transpose(param(p, `${prefix}.weight`), [0, 2, 3, 1]), [channels, 9 * channels]);
+  const y = g.add(g.matmul(unfolded, g.transpose(w, [1, 0])), param(p, `${prefix}.bias`));
+  return g.add(x, g.gelu(y, 'tanh'));
+}
+
 /** Patch embedding of `[B, 3, S, S]` as reshape + transpose + MatMul, plus the position embedding. */
 function embed(g: Graph, config: ModelConfig, p: GraphParameters, image: Value, size: number, pos: string): Value {
   const P = config.patchSize;
@@ -225,7 +248,8 @@ export function emitBlock(g: Graph, config: ModelConfig, p: GraphParameters, blo
  * max score | mean score] → terminating score.
  */
 export function emitExit(g: Graph, config: ModelConfig, p: GraphParameters, k: number, searchTokens: Value, recycled: RecycledExit | undefined): ExitValues {
-  if ((k > 0) !== (recycled !== undefined)) throw new InvalidArgumentError(`emitExit: exit ${k} ${k > 0 ? 'needs' : 'takes no'} recycled inputs`);
+  const recycles = recyclesInto(config, k);
+  if (recycles !== (recycled !== undefined)) throw new InvalidArgumentError(`emitExit: exit ${k} ${recycles ? 'needs' : 'takes no'} recycled inputs`);
   return g.scope(`exit${k}`, (): ExitValues => {
     const pre = `exits.${k}`;
     const n = modelGeometry(config).mapSize;
@@ -244,7 +268,9 @@ export function emitExit(g: Graph, config: ModelConfig, p: GraphParameters, k: n
     const scoreTokens = g.sigmoid(scoreTokenLogits);
     const scoreLogits = toMap(scoreTokenLogits, 1);
     const scoreMap = toMap(scoreTokens, 1);
-    const sizeMap = toMap(g.sigmoid(linear(g, p, trunk, `${pre}.size`)), 2);
+    let sizeFeatures = trunk;
+    for (let l = 0; l < (config.sizeConvLayers ?? 0); l++) sizeFeatures = residualConv3x3(g, p, sizeFeatures, n, config.headChannels, `${pre}.size_conv.${l}`);
+    const sizeMap = toMap(g.sigmoid(linear(g, p, sizeFeatures, `${pre}.size`)), 2);
     const offsetMap = toMap(linear(g, p, trunk, `${pre}.offset`), 2);
     const decisionLogit = g.scope('decision', () => {
       const mean = g.reduceMean(features, [1], false);
@@ -295,7 +321,7 @@ export function emitModelForward(g: Graph, config: ModelConfig, params: GraphPar
     const search = g.slice(tokens, [geo.templateTokens], [geo.templateTokens + geo.searchTokens], [1]);
     const exit = emitExit(g, config, params, k, search, recycled);
     stages.push({ tokens, searchTokens: search, exit });
-    recycled = { headFeatures: exit.headFeatures, scoreMap: exit.scoreMap };
+    recycled = recyclesInto(config, k + 1) ? { headFeatures: exit.headFeatures, scoreMap: exit.scoreMap } : undefined;
   });
   return { templateTokens, searchTokens, stages };
 }

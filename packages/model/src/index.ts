@@ -9,7 +9,7 @@
  * @packageDocumentation
  */
 export type { ModelVariant, TemplateAttention, ModelConfig, ModelGeometry } from './config.js';
-export { MODEL_VARIANTS, modelConfig, validateModelConfig, modelGeometry, architectureFromManifest } from './config.js';
+export { MODEL_VARIANTS, modelConfig, validateModelConfig, modelGeometry, architectureFromManifest, recyclesInto } from './config.js';
 
 export type { ParameterOwner, ParameterInit, ParameterSpec } from './params.js';
 export { parameterSpecs, parameterSize, decisionInputWidth } from './params.js';

@@ -1,4 +1,4 @@
-import { modelGeometry, type ModelConfig } from './config.js';
+import { modelGeometry, recyclesInto, type ModelConfig } from './config.js';
 
 /** Where a parameter lives in the staged export. */
 export type ParameterOwner = { readonly kind: 'embedding' } | { readonly kind: 'block'; readonly block: number } | { readonly kind: 'exit'; readonly exit: number };
@@ -86,11 +86,17 @@ export function parameterSpecs(config: ModelConfig): ParameterSpec[] {
       { name: `${pre}.proj.weight`, shape: [C, D], description: `exit ${k}: token -> head feature projection (GELU follows)`, owner, init: TRUNC },
       { name: `${pre}.proj.bias`, shape: [C], description: `exit ${k}: projection bias`, owner, init: ZERO },
     );
-    if (k > 0) {
+    if (recyclesInto(config, k)) {
       specs.push(
         { name: `${pre}.recycle.features.weight`, shape: [C, C], description: `exit ${k}: learned projection of exit ${k - 1}'s head features, added to this exit's features`, owner, init: TRUNC },
         { name: `${pre}.recycle.score.weight`, shape: [C, 1], description: `exit ${k}: projection of exit ${k - 1}'s score map (per cell), added`, owner, init: TRUNC },
         { name: `${pre}.recycle.features.bias`, shape: [C], description: `exit ${k}: recycling bias`, owner, init: ZERO },
+      );
+    }
+    for (let l = 0; l < (config.sizeConvLayers ?? 0); l++) {
+      specs.push(
+        { name: `${pre}.size_conv.${l}.weight`, shape: [C, C, 3, 3], description: `exit ${k}: size branch, residual 3x3 convolution ${l} over the trunk's feature map (PyTorch Conv2d layout, zero padding 1; GELU follows)`, owner, init: TRUNC },
+        { name: `${pre}.size_conv.${l}.bias`, shape: [C], description: `exit ${k}: size branch convolution ${l} bias`, owner, init: ZERO },
       );
     }
     specs.push(

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@dytrack/core';
-import { modelGeometry, type ModelConfig } from './config.js';
+import { modelGeometry, recyclesInto, type ModelConfig } from './config.js';
 import { validateWeights, type ModelWeights } from './weights.js';
 
 /** One exit of the float64 reference forward pass (batch 1). */
@@ -83,6 +83,30 @@ function geluInPlace(x: Float64Array): Float64Array {
 }
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+
+/** `x + GELU(conv3x3(x))` over `[n·n, C]` row-major cells, zero padding 1, PyTorch `[out, in, 3, 3]` weights. */
+function residualConv3x3(x: Float64Array, n: number, C: number, w: Vec, b: Vec): Float64Array {
+  const y = new Float64Array(x.length);
+  for (let iy = 0; iy < n; iy++) {
+    for (let ix = 0; ix < n; ix++) {
+      for (let o = 0; o < C; o++) {
+        let s = b[o]!;
+        for (let ky = 0; ky < 3; ky++) {
+          const sy = iy + ky - 1;
+          if (sy < 0 || sy >= n) continue;
+          for (let kx = 0; kx < 3; kx++) {
+            const sx = ix + kx - 1;
+            if (sx < 0 || sx >= n) continue;
+            const cell = (sy * n + sx) * C;
+            for (let i = 0; i < C; i++) s += x[cell + i]! * w[((o * C + i) * 3 + ky) * 3 + kx]!;
+          }
+        }
+        y[(iy * n + ix) * C + o] = x[(iy * n + ix) * C + o]! + geluTanh(s);
+      }
+    }
+  }
+  return y;
+}
 
 function patchEmbed(image: Vec, size: number, patch: number, w: Vec, b: Vec, dim: number): Float64Array {
   const grid = size / patch;
@@ -198,14 +222,16 @@ export function referenceForward(config: ModelConfig, weights: ModelWeights, tem
     const search = x.subarray(Nt * D);
     const u = layerNorm(search, Ns, D, W(`${pre}.norm.weight`), W(`${pre}.norm.bias`), eps);
     const features = geluInPlace(linear(u, Ns, D, W(`${pre}.proj.weight`), W(`${pre}.proj.bias`), C));
-    if (previous) {
+    if (previous && recyclesInto(config, k)) {
       const recycled = linear(previous.headFeatures, Ns, C, W(`${pre}.recycle.features.weight`), W(`${pre}.recycle.features.bias`), C);
       const ws = W(`${pre}.recycle.score.weight`);
       for (let i = 0; i < Ns; i++) for (let c = 0; c < C; c++) features[i * C + c] = features[i * C + c]! + recycled[i * C + c]! + previous.scoreMap[i]! * ws[c]!;
     }
     const trunk = geluInPlace(linear(features, Ns, C, W(`${pre}.trunk.weight`), W(`${pre}.trunk.bias`), C));
     const scoreLogits = linear(trunk, Ns, C, W(`${pre}.score.weight`), W(`${pre}.score.bias`), 1);
-    const sizeLogits = linear(trunk, Ns, C, W(`${pre}.size.weight`), W(`${pre}.size.bias`), 2);
+    let sizeFeatures = trunk;
+    for (let l = 0; l < (config.sizeConvLayers ?? 0); l++) sizeFeatures = residualConv3x3(sizeFeatures, g.mapSize, C, W(`${pre}.size_conv.${l}.weight`), W(`${pre}.size_conv.${l}.bias`));
+    const sizeLogits = linear(sizeFeatures, Ns, C, W(`${pre}.size.weight`), W(`${pre}.size.bias`), 2);
     const offsets = linear(trunk, Ns, C, W(`${pre}.offset.weight`), W(`${pre}.offset.bias`), 2);
     const scoreMap = scoreLogits.map(sigmoid);
     const sizeMap = new Float64Array(2 * Ns);

@@ -22,6 +22,43 @@ export interface InitWeightsOptions {
   readonly perturbAll?: boolean;
   /** Standard deviation of the truncated-normal weights (default: each spec's, 0.02). */
   readonly std?: number;
+  /**
+   * Position embeddings: `'trunc-normal'` (timm's, std 0.02) or `'sincos'` (default: MAE's
+   * fixed 2-D sine-cosine table as the starting point, still trained). Template and search
+   * grids use the same frequencies: a template patch and a search patch cover the same
+   * image extent, so equal offsets get equal codes.
+   */
+  readonly positionEmbedding?: 'trunc-normal' | 'sincos';
+  /**
+   * Query and key projections: `'independent'` (each trunc-normal) or `'mimetic'`
+   * (default: each head's key projection starts equal to its query projection, with rows
+   * of norm 1, so attention starts as similarity between tokens, after Trockman and
+   * Kolter, "Mimetic initialization of self-attention layers", 2023). A tracker from
+   * scratch must first learn to match search tokens to the template; similarity-shaped
+   * attention gives it that from step 0.
+   */
+  readonly queryKey?: 'independent' | 'mimetic';
+}
+
+/** Amplitude of the sine-cosine position table (patch embeddings start at about 0.5 per channel). */
+const SINCOS_AMPLITUDE = 0.5;
+
+/** MAE's 2-D sine-cosine embedding of a `grid x grid` patch grid, row-major, width `dim`. */
+function sincosTable(grid: number, dim: number, out: Float32Array): void {
+  // Half the channels encode x, half y; each half is sin|cos over dim/4 frequencies.
+  const quarter = Math.floor(dim / 4);
+  for (let gy = 0; gy < grid; gy++) {
+    for (let gx = 0; gx < grid; gx++) {
+      const row = (gy * grid + gx) * dim;
+      for (let i = 0; i < quarter; i++) {
+        const omega = 1 / 10000 ** (i / quarter);
+        out[row + i] = SINCOS_AMPLITUDE * Math.sin(gx * omega);
+        out[row + quarter + i] = SINCOS_AMPLITUDE * Math.cos(gx * omega);
+        out[row + 2 * quarter + i] = SINCOS_AMPLITUDE * Math.sin(gy * omega);
+        out[row + 3 * quarter + i] = SINCOS_AMPLITUDE * Math.cos(gy * omega);
+      }
+    }
+  }
 }
 
 /** A small, fast, seedable generator (mulberry32) with a Box-Muller normal. */
@@ -67,15 +104,35 @@ export class SeededRandom {
 
 /**
  * Deterministic initial weights for a configuration: truncated normal (std
- * 0.02) for matrices and position embeddings, LayerNorm scales 1, biases 0,
- * and the score/size priors of the exit heads.
+ * 0.02) for matrices, LayerNorm scales 1, biases 0, the score/size priors of
+ * the exit heads, and by default sine-cosine position embeddings and mimetic
+ * query/key projections (see {@link InitWeightsOptions}).
  */
 export function initWeights(config: ModelConfig, options: InitWeightsOptions): Map<string, Float32Array> {
   const rng = new SeededRandom(options.seed);
   const out = new Map<string, Float32Array>();
+  const sincos = (options.positionEmbedding ?? 'sincos') === 'sincos';
+  const mimetic = (options.queryKey ?? 'mimetic') === 'mimetic';
+  const D = config.dim;
   for (const spec of parameterSpecs(config)) {
     const values = new Float32Array(parameterSize(spec));
-    if (spec.init.kind === 'trunc-normal') {
+    if (sincos && (spec.name === 'backbone.pos_embed_z' || spec.name === 'backbone.pos_embed_x')) {
+      sincosTable(Math.round(Math.sqrt(values.length / D)), D, values);
+      if (spec.name === 'backbone.pos_embed_z') {
+        // One shared random vector marks every template token as template (a segment
+        // embedding, as BERT's): a search token that attends to the template carries the
+        // mark in its residual stream, so "matches the template" is linearly readable.
+        const mark = Array.from({ length: D }, () => rng.truncatedNormal() * SINCOS_AMPLITUDE);
+        for (let i = 0; i < values.length; i++) values[i] = values[i]! + mark[i % D]!;
+      }
+    } else if (mimetic && spec.name.endsWith('.attn.qkv.weight')) {
+      // Rows [0, D) are the queries, [D, 2D) the keys: keys copy the queries. Rows of norm 1
+      // (entries ~ N(0, 1/D)) make a token's similarity logit with itself about sqrt(head dim).
+      const qk = 1 / Math.sqrt(D);
+      const v = options.std ?? (spec.init.kind === 'trunc-normal' ? spec.init.std : 0.02);
+      for (let i = 0; i < values.length; i++) values[i] = rng.truncatedNormal() * (i < 2 * D * D ? qk : v);
+      values.copyWithin(D * D, 0, D * D);
+    } else if (spec.init.kind === 'trunc-normal') {
       const std = options.std ?? spec.init.std;
       for (let i = 0; i < values.length; i++) values[i] = rng.truncatedNormal() * std;
     } else if (options.perturbAll) {
@@ -94,6 +151,11 @@ export function initWeights(config: ModelConfig, options: InitWeightsOptions): M
 export interface ReadWeightsOptions {
   /** Ignore tensors the architecture does not use (default false: they are an error). */
   readonly allowExtra?: boolean;
+  /**
+   * Leave out parameters the file does not have instead of failing (default false), for
+   * fine-tuning a grown architecture from older weights; the caller initialises them.
+   */
+  readonly allowMissing?: boolean;
 }
 
 /**
@@ -144,6 +206,7 @@ export function weightsFromSafetensors(config: ModelConfig, bytes: Uint8Array, o
   const out = new Map<string, Float32Array>();
   for (const spec of specs) {
     const t = file.tensors.get(spec.name);
+    if (!t && options.allowMissing) continue;
     if (!t) throw new SafetensorsError(`missing (the ${config.variant} architecture needs ${spec.description}, shape [${spec.shape.join(', ')}])`, spec.name);
     if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
       throw new SafetensorsError(`shape [${t.shape.join(', ')}] but the architecture needs [${spec.shape.join(', ')}]`, spec.name);

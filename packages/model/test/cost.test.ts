@@ -72,10 +72,51 @@ describe('modelCost', () => {
     expect(c.get(w)).not.toEqual(a.get(w));
     expect(a.get('backbone.blocks.3.norm1.weight')!.every((v) => v === 1)).toBe(true);
     expect(a.get('exits.0.score.bias')![0]).toBeCloseTo(-Math.log(99), 5);
-    const values = a.get(w)!;
+    const values = a.get('backbone.blocks.3.mlp.fc1.weight')!;
     const std = Math.sqrt(values.reduce((s, v) => s + v * v, 0) / values.length);
     expect(std).toBeGreaterThan(0.015);
     expect(std).toBeLessThan(0.02);
     expect(Math.max(...values.map(Math.abs))).toBeLessThanOrEqual(0.04);
+  });
+
+  it('starts queries equal to keys (mimetic) and position embeddings as a sine-cosine table, unless told otherwise', () => {
+    const config = modelConfig('tiny');
+    const D = config.dim;
+    const a = initWeights(config, { seed: 5 });
+    const qkv = a.get('backbone.blocks.2.attn.qkv.weight')!;
+    const queries = qkv.subarray(0, D * D);
+    expect(qkv.subarray(D * D, 2 * D * D)).toEqual(queries);
+    // Rows of norm about 1: a token's logit with itself is about sqrt(head dim).
+    const rowNorm = Math.sqrt(queries.subarray(0, D).reduce((s, v) => s + v * v, 0));
+    expect(rowNorm).toBeGreaterThan(0.75);
+    expect(rowNorm).toBeLessThan(1.25);
+    // Values keep the small trunc-normal init.
+    expect(Math.max(...qkv.subarray(2 * D * D).map(Math.abs))).toBeLessThanOrEqual(0.04);
+    // Search grid 16x16: token (gy, gx) = (2, 3), channel 0 is 0.5 sin(gx), channel D/2 is 0.5 sin(gy).
+    const x = a.get('backbone.pos_embed_x')!;
+    const t = (2 * 16 + 3) * D;
+    expect(x[t]).toBeCloseTo(0.5 * Math.sin(3), 6);
+    expect(x[t + D / 4]).toBeCloseTo(0.5 * Math.cos(3), 6);
+    expect(x[t + D / 2]).toBeCloseTo(0.5 * Math.sin(2), 6);
+    // Template tokens: the same table on their 8x8 grid plus one shared segment vector.
+    const z = a.get('backbone.pos_embed_z')!;
+    const mark = (token: number, c: number): number => z[token * D + c]! - x[((Math.floor(token / 8) * 16) + (token % 8)) * D + c]!;
+    for (const c of [0, 5, D - 1]) {
+      expect(mark(9, c)).toBeCloseTo(mark(0, c), 6);
+      expect(mark(63, c)).toBeCloseTo(mark(0, c), 6);
+    }
+    expect(Math.abs(mark(0, 0)) + Math.abs(mark(0, 5)) + Math.abs(mark(0, D - 1))).toBeGreaterThan(0);
+    const plain = initWeights(config, { seed: 5, positionEmbedding: 'trunc-normal', queryKey: 'independent' });
+    const pq = plain.get('backbone.blocks.2.attn.qkv.weight')!;
+    expect(pq.subarray(D * D, 2 * D * D)).not.toEqual(pq.subarray(0, D * D));
+    expect(Math.max(...plain.get('backbone.pos_embed_x')!.map(Math.abs))).toBeLessThanOrEqual(0.04);
+  });
+
+  it('leaves out the recycling projections when recycling is off', () => {
+    const on = parameterSpecs(modelConfig('tiny')).filter((s) => s.name.includes('.recycle.'));
+    const off = parameterSpecs(modelConfig('tiny', { exitRecycling: false })).filter((s) => s.name.includes('.recycle.'));
+    expect(on.length).toBe(6);
+    expect(off).toEqual([]);
+    expect(() => modelConfig('tiny', { exitRecycling: 'no' as unknown as boolean })).toThrow(/exitRecycling/);
   });
 });

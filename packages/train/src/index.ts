@@ -39,3 +39,6 @@ export type { TrainOptions, TrainProgress, TrainResult } from './train.js';
 export { CHECKPOINT_FILE, trainModel, lossCurveSvg } from './train.js';
 
 export { formatProgressLine } from './progress.js';
+
+export type { CalibrationOptions, CalibrationPoint, Calibration } from './calibrate.js';
+export { CALIBRATION_SEED_BASE, DEFAULT_CALIBRATION_CANDIDATES, calibrateThresholds, writeDefaultThresholds } from './calibrate.js';

@@ -5,7 +5,7 @@ import { Trainer, type StepResult } from '@dytrack/autograd';
 import { createNodeBackend } from '@dytrack/backend-node';
 import type { LossConfig } from '@dytrack/distill';
 import { lineChartSvg, svgToPng } from '@dytrack/eval';
-import { exportModel, initWeights, modelCost, parameterSpecs, validateModelConfig, type ModelConfig } from '@dytrack/model';
+import { exportModel, initWeights, modelCost, parameterSpecs, validateModelConfig, validateWeights, type InitWeightsOptions, type ModelConfig, type ModelWeights } from '@dytrack/model';
 import { loadModelDirectory, writeModelDirectory, writeWeightsFile } from '@dytrack/model/node';
 import { checkpointFromBytes, checkpointToBytes, readCheckpointFile, writeCheckpoint, type CheckpointInfo, type HistoryEntry } from './checkpoint.js';
 import type { BatchBuffers, DataSourceSpec, SamplerOptions } from './data.js';
@@ -40,6 +40,16 @@ export interface TrainOptions {
   readonly decay?: LearningRateSchedule['decay'];
   /** Loss weights and settings (default `@dytrack/distill`'s). */
   readonly loss?: LossConfig;
+  /** How the initial weights are drawn, besides the seed (default `@dytrack/model`'s {@link initWeights} defaults). */
+  readonly init?: Omit<InitWeightsOptions, 'seed'>;
+  /**
+   * Start from these weights instead of a random initialisation (a fine-tuning phase: the
+   * optimizer state and the schedule start fresh). `initialWeightsLabel` names them in the
+   * provenance (a file path, say).
+   */
+  readonly initialWeights?: ModelWeights;
+  /** What {@link TrainOptions.initialWeights} are, for the provenance. */
+  readonly initialWeightsLabel?: string;
   /** AdamW settings (default {@link DEFAULT_OPTIMIZER}). */
   readonly optimizer?: AdamWOptions;
   /** Augmentation (default {@link DEFAULT_AUGMENTATION}). */
@@ -204,6 +214,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     loss: step.loss,
     optimizer: step.optimizer,
     augmentation: options.augmentation ?? 'default',
+    ...(options.init ? { init: options.init } : {}),
+    ...(options.initialWeights ? { initialWeights: options.initialWeightsLabel ?? 'given' } : {}),
   };
   const shapes = new Map(parameterSpecs(config).map((p) => [p.name, p.shape] as const));
 
@@ -220,7 +232,18 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     timeOffset = history.length > 0 ? history[history.length - 1]!.time : 0;
     log(`resumed from ${checkpointPath} at step ${state.step}`);
   } else {
-    initial = Object.fromEntries(initWeights(config, { seed }));
+    if (options.initialWeights) {
+      // Parameters the given weights lack (a head added since) start from the random initialisation.
+      const fresh = initWeights(config, { ...options.init, seed });
+      const given = options.initialWeights;
+      const missing = [...fresh.keys()].filter((k) => !given.has(k));
+      const merged = new Map([...fresh].map(([k, v]) => [k, Float32Array.from(given.get(k) ?? v)] as const));
+      validateWeights(config, merged);
+      if (missing.length > 0) log(`initialised ${missing.length} parameters the given weights lack: ${missing.join(', ')}`);
+      initial = Object.fromEntries(merged);
+    } else {
+      initial = Object.fromEntries(initWeights(config, { ...options.init, seed }));
+    }
   }
 
   const backend = createNodeBackend({ intraOpNumThreads: options.threads ?? 2 });
@@ -287,6 +310,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       optimizer: step.optimizer,
       loss: step.loss,
       augmentation: options.augmentation ?? 'default (flip 0.5, grey 0.05, colour 0.2, blur 0.1)',
+      init: options.initialWeights ? `from ${options.initialWeightsLabel ?? 'given weights'}` : { positionEmbedding: 'sincos', queryKey: 'mimetic', ...options.init },
       searchJitter: options.searchJitter ?? 'default (centre 3, scale 0.25)',
       templateJitter: options.templateJitter ?? 'default (centre 0.1, scale 0.05)',
       finalLoss,

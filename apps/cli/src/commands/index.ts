@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { benchCommand } from './bench.js';
 import { trainCommand } from './train.js';
+import { calibrateCommand } from './calibrate.js';
 import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
@@ -13,5 +14,6 @@ export const commands: readonly Command[] = [
   evalCommand,
   benchCommand,
   trainCommand,
+  calibrateCommand,
   exportCommand,
 ];

@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
-import { modelConfig, type ModelVariant } from '@dytrack/model';
+import { readFile } from 'node:fs/promises';
+import { modelConfig, readSafetensors, type ModelVariant } from '@dytrack/model';
+import { readWeightsFile } from '@dytrack/model/node';
 import { formatProgressLine, parseDataSources, trainModel, type ModelEvaluation, type TrainProgress } from '@dytrack/train';
 import { numberOption, parseOptions, UsageError, type Command } from '../command.js';
 
@@ -23,13 +25,21 @@ Data (--data, comma-separated):
 
 Options:
   --variant NAME       architecture (default tiny)
+  --no-recycling       exit heads without feature recycling (the ablation)
+  --size-conv-layers N 3x3 layers of each exit's size branch (default: the variant's, 2)
   --steps N            optimizer steps (required)
   --batch N            samples per step (default 8)
   --lr X               peak learning rate (default 4e-4)
   --warmup N           warm-up steps (default 5% of --steps)
   --decay D            cosine (default), step or constant
   --loss-weights K=V,..  override loss weights: giou, l1, focal, decision, feature,
-                       scoreKL (for example feature=0,scoreKL=0: no self-distillation)
+                       scoreKL, sizeDense (for example feature=0,scoreKL=0: no
+                       self-distillation; sizeDense=5: size supervised at every cell near the truth)
+  --search-jitter C,S  search-crop jitter: centre C (the centre moves up to
+                       C/2 x sqrt(w h)) and scale S (log-normal sigma); default 3,0.25 (OSTrack)
+  --init-from FILE     start from these weights (an earlier run's weights.safetensors or
+                       checkpoint.safetensors): a fine-tuning phase with a fresh schedule;
+                       parameters the file lacks (a new head) start from the random init
   --seed N             run seed: initial weights and every batch (default 1)
   --threads N          onnxruntime intra-op threads of the step (default 2)
   --checkpoint-every N steps between checkpoints (default 100)
@@ -42,8 +52,10 @@ Options:
   --eval-dataset DIR   also evaluate on this dataset (repeatable)
   --no-eval            skip the evaluation
 
-Example:
+Examples:
   dytrack train --variant tiny --data synthetic --steps 2000 --out runs/tiny
+  dytrack train --variant tiny --data synthetic --steps 8500 --lr 4e-4 --warmup 300 --search-jitter 1.5,0.25 --threads 1 --out runs/tiny
+  dytrack train --variant tiny --data synthetic,../shared/data/sequences*0.2 --steps 2000 --no-recycling --out runs/ablation
 `;
 
 function pct(v: number): string {
@@ -77,6 +89,10 @@ export const trainCommand: Command = {
       decay: { type: 'string' },
       seed: { type: 'string' },
       'loss-weights': { type: 'string' },
+      'search-jitter': { type: 'string' },
+      'init-from': { type: 'string' },
+      'no-recycling': { type: 'boolean', default: false },
+      'size-conv-layers': { type: 'string' },
       threads: { type: 'string' },
       'checkpoint-every': { type: 'string' },
       resume: { type: 'boolean', default: false },
@@ -102,17 +118,34 @@ export const trainCommand: Command = {
     if (decay !== 'cosine' && decay !== 'step' && decay !== 'constant') throw new UsageError(`--decay must be cosine, step or constant, got "${decay}"`);
     let config;
     try {
-      config = modelConfig(values.variant as ModelVariant);
+      config = modelConfig(values.variant as ModelVariant, values['no-recycling'] ? { exitRecycling: false } : {});
     } catch {
       throw new UsageError(`--variant must be tiny or base, got "${values.variant}"`);
     }
+    if (values['size-conv-layers'] !== undefined) config = modelConfig(values.variant as ModelVariant, { ...config, sizeConvLayers: int(values['size-conv-layers'], 'size-conv-layers', 0, 0) });
     const data = parseDataSources(values.data).map((s) => (s.kind === 'dataset' ? { ...s, root: resolve(io.cwd, s.root) } : s));
     const weights: Record<string, number> = {};
     for (const pair of (values['loss-weights'] ?? '').split(',').filter((p) => p.trim() !== '')) {
       const [k, v] = pair.split('=').map((x) => x.trim());
-      const known = ['giou', 'l1', 'focal', 'decision', 'feature', 'scoreKL'];
+      const known = ['giou', 'l1', 'focal', 'decision', 'feature', 'scoreKL', 'sizeDense'];
       if (!k || !known.includes(k)) throw new UsageError(`--loss-weights: unknown weight "${k ?? ''}" (known: ${known.join(', ')})`);
       weights[k] = numberOption(v, `loss-weights ${k}`, Number.NaN);
+    }
+    let searchJitter: { center: number; scale: number } | undefined;
+    if (values['search-jitter'] !== undefined) {
+      const parts = values['search-jitter'].split(',').map((x) => Number(x.trim()));
+      if (parts.length !== 2 || !parts.every((x) => Number.isFinite(x) && x >= 0)) {
+        throw new UsageError(`--search-jitter must be two non-negative numbers C,S (for example 3,0.25), got "${values['search-jitter']}"`);
+      }
+      searchJitter = { center: parts[0]!, scale: parts[1]! };
+    }
+    const initFrom = values['init-from'] === undefined ? undefined : resolve(io.cwd, values['init-from']);
+    let initialWeights: Map<string, Float32Array> | undefined;
+    if (initFrom !== undefined) {
+      // A weights file or a training checkpoint (its parameters are stored under their names).
+      initialWeights = await readWeightsFile(initFrom, config, { allowMissing: true, allowExtra: true });
+      const ignored = readSafetensors(new Uint8Array(await readFile(initFrom))).tensors.size - initialWeights.size;
+      if (ignored > 0) io.stderr.write(`--init-from: ignored ${ignored} tensors of ${values['init-from']} that are not parameters of this architecture (optimizer state, removed heads)\n`);
     }
     const evalSequences = int(values['eval-sequences'], 'eval-sequences', 8, 0);
     const evalDatasets = (values['eval-dataset'] ?? []).map((d) => resolve(io.cwd, d));
@@ -141,6 +174,8 @@ export const trainCommand: Command = {
       ...(values.warmup !== undefined ? { warmupSteps: int(values.warmup, 'warmup', 0, 0) } : {}),
       decay,
       ...(Object.keys(weights).length > 0 ? { loss: { weights } } : {}),
+      ...(searchJitter ? { searchJitter } : {}),
+      ...(initialWeights ? { initialWeights, initialWeightsLabel: values['init-from'] } : {}),
       threads: int(values.threads, 'threads', 2, 1),
       checkpointEvery: int(values['checkpoint-every'], 'checkpoint-every', 100, 1),
       resume: values.resume,

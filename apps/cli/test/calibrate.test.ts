@@ -1,0 +1,61 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportSmallModel, runInProcess } from './helpers.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dytrack-cli-calibrate-'));
+  await exportSmallModel(join(dir, 'model'));
+}, 120_000);
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const run = (args: string[]) => runInProcess(args, dir);
+const thresholds = async () => (JSON.parse(await readFile(join(dir, 'model', 'dytrack.model.json'), 'utf8')) as { stages: { exit: { defaultThreshold: number } }[] }).stages.map((s) => s.exit.defaultThreshold);
+
+describe('dytrack calibrate', () => {
+  it('measures every candidate, prints the choice, and with --dry-run writes nothing', async () => {
+    const before = await thresholds();
+    const r = await run(['calibrate', 'model', '--sequences', '1', '--candidates', '0,1', '--dry-run']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/full depth .*AUC .*mean stages 3\.00/);
+    expect(r.stderr).toMatch(/thresholds 0\.00,0\.00,0\.00 .*mean stages 1\.00/);
+    expect(r.stderr).toMatch(/thresholds 1\.00,1\.00,0\.00 .*mean stages 3\.00/);
+    expect(r.stdout).toMatch(/^chosen: thresholds/);
+    expect(await thresholds()).toEqual(before);
+  }, 120_000);
+
+  it('writes the chosen thresholds into the manifest', async () => {
+    // retain 1e-9: any AUC qualifies, so the cheapest candidate (exit at stage 0) wins.
+    const r = await run(['calibrate', 'model', '--sequences', '1', '--candidates', '0,1', '--retain', '1e-9', '--eval-sequences', '0']);
+    expect(r.code).toBe(0);
+    expect(await thresholds()).toEqual([0, 0, 0]);
+  }, 120_000);
+
+  it('rejects bad options with one line and exit 2', async () => {
+    for (const [args, message] of [
+      [['calibrate'], /one MODEL_DIR/],
+      [['calibrate', 'model', '--retain', '2'], /--retain must be in \(0, 1\]/],
+      [['calibrate', 'model', '--candidates', '0.5,x'], /--candidates/],
+      [['calibrate', 'model', '--sequences', '0'], /--sequences must be a positive integer/],
+    ] as const) {
+      const r = await run([...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    const missing = await run(['calibrate', 'no-such-model', '--dry-run']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no-such-model/);
+  });
+});
+
+describe('dytrack train options', () => {
+  it('rejects a malformed --search-jitter before any work', async () => {
+    for (const value of ['1', '1,x', '-1,0.25']) {
+      const r = await run(['train', '--data', 'synthetic', '--steps', '1', '--out', 'run', `--search-jitter=${value}`]);
+      expect(r.code, value).toBe(2);
+      expect(r.stderr).toMatch(/--search-jitter must be two non-negative numbers/);
+    }
+  });
+});

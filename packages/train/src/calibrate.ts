@@ -1,0 +1,132 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { InvalidArgumentError, MANIFEST_FILE_NAME, parseManifest, type ModelSource } from '@dytrack/core';
+import { createNodeBackend } from '@dytrack/backend-node';
+import { createSyntheticSequence, evaluateTrackers, type Sequence, type TrackerEntry } from '@dytrack/eval';
+import { fixedDepthPolicy, thresholdPolicy } from '@dytrack/exit-policies';
+import { createTracker, type DyTrackTracker } from '@dytrack/tracker';
+import { HELD_OUT_SEED_BASE, TRAINING_SEED_LIMIT } from './data.js';
+
+/**
+ * First seed of the procedural sequences thresholds are calibrated on: above every
+ * training seed ({@link TRAINING_SEED_LIMIT}) and below the held-out test seeds
+ * ({@link HELD_OUT_SEED_BASE}), so calibration neither sees training data nor tunes
+ * on the sequences the model's figures are reported on.
+ */
+export const CALIBRATION_SEED_BASE = 850_000_000;
+
+/** The common thresholds {@link calibrateThresholds} tries by default. */
+export const DEFAULT_CALIBRATION_CANDIDATES: readonly number[] = Object.freeze([0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9]);
+
+/** Options of {@link calibrateThresholds}. */
+export interface CalibrationOptions {
+  /** Validation sequences (procedural, seeds from {@link CALIBRATION_SEED_BASE}; default 16). */
+  readonly syntheticSequences?: number;
+  /** First seed (default {@link CALIBRATION_SEED_BASE}). */
+  readonly seedBase?: number;
+  /** Frames per sequence (default 100). */
+  readonly length?: number;
+  /** Share of the full-depth AUC the chosen thresholds must keep on the validation set (default 0.985). */
+  readonly retain?: number;
+  /** Common thresholds tried on every early exit (default {@link DEFAULT_CALIBRATION_CANDIDATES}). */
+  readonly candidates?: readonly number[];
+  /** onnxruntime intra-op threads (default 1). */
+  readonly threads?: number;
+  /** Called after each measured point. */
+  readonly onPoint?: (point: CalibrationPoint) => void;
+}
+
+/** One measured operating point. */
+export interface CalibrationPoint {
+  /** Thresholds of exits 0..K-1 (the last is always 0), or `undefined` for full depth. */
+  readonly thresholds: readonly number[] | undefined;
+  /** Success AUC x100 on the validation set. */
+  readonly auc: number;
+  /** Mean stages per frame. */
+  readonly meanStages: number;
+}
+
+/** What {@link calibrateThresholds} found (recorded in the manifest's provenance). */
+export interface Calibration {
+  /** The chosen thresholds, one per exit (the last 0). */
+  readonly thresholds: readonly number[];
+  /** The validation set. */
+  readonly data: string;
+  /** The retention target. */
+  readonly retain: number;
+  /** Full-depth AUC on the validation set. */
+  readonly fullDepthAuc: number;
+  /** AUC and mean stages at the chosen thresholds. */
+  readonly chosen: CalibrationPoint;
+  /** Every measured point, full depth first. */
+  readonly points: readonly CalibrationPoint[];
+}
+
+/**
+ * Chooses a model's default exit thresholds on validation sequences: tracks them at full
+ * depth, then with the threshold policy at each candidate threshold (shared by every early
+ * exit), and keeps the candidate with the fewest mean stages whose AUC is at least
+ * `retain` x the full-depth AUC (the highest candidate when none is; ties go to the
+ * higher AUC). The DyTrack paper's operating point, chosen on data the reported figures
+ * do not use.
+ */
+export async function calibrateThresholds(model: ModelSource, options: CalibrationOptions = {}): Promise<Calibration> {
+  const retain = options.retain ?? 0.985;
+  if (!(retain > 0 && retain <= 1)) throw new InvalidArgumentError(`retain must be in (0, 1], got ${String(retain)}`);
+  const candidates = [...(options.candidates ?? DEFAULT_CALIBRATION_CANDIDATES)];
+  if (candidates.length === 0 || candidates.some((t) => !(t >= 0 && t <= 1))) throw new InvalidArgumentError('calibration candidates must be thresholds in [0, 1]');
+  const count = options.syntheticSequences ?? 16;
+  if (!Number.isInteger(count) || count < 1) throw new InvalidArgumentError(`syntheticSequences must be a positive integer, got ${String(count)}`);
+  const base = options.seedBase ?? CALIBRATION_SEED_BASE;
+  if (base < TRAINING_SEED_LIMIT || base + count > HELD_OUT_SEED_BASE) {
+    throw new InvalidArgumentError(`calibration seeds ${base}..${base + count - 1} must lie between the training seeds (< ${TRAINING_SEED_LIMIT}) and the held-out ones (>= ${HELD_OUT_SEED_BASE})`);
+  }
+  const sequences: Sequence[] = Array.from({ length: count }, (_, k) => createSyntheticSequence({ seed: base + k, length: options.length ?? 100 }));
+  const exits = model.manifest.stages.length;
+  const backend = createNodeBackend({ intraOpNumThreads: options.threads ?? 1 });
+  const trackers: DyTrackTracker[] = [];
+  const measure = async (thresholds: readonly number[] | undefined): Promise<CalibrationPoint> => {
+    const policy = thresholds ? thresholdPolicy({ thresholds }) : fixedDepthPolicy({ exit: exits - 1 });
+    const tracker = await createTracker({ backend, model, exitPolicy: policy });
+    trackers.push(tracker);
+    const entry: TrackerEntry = { name: 'dytrack', create: () => ({ init: (f, b) => tracker.init(f, b), update: (f) => tracker.update(f) }) };
+    const [r] = await evaluateTrackers([entry], sequences);
+    const point = { thresholds, auc: r!.score.auc, meanStages: r!.speed?.meanStages ?? exits };
+    options.onPoint?.(point);
+    return point;
+  };
+  try {
+    const full = await measure(undefined);
+    const points: CalibrationPoint[] = [full];
+    for (const t of candidates.sort((a, b) => a - b)) {
+      points.push(await measure([...Array.from({ length: exits - 1 }, () => t), 0]));
+    }
+    const dynamic = points.slice(1);
+    const good = dynamic.filter((p) => p.auc >= retain * full.auc);
+    const chosen = (good.length > 0 ? good : [dynamic[dynamic.length - 1]!]).reduce((a, b) => (b.meanStages < a.meanStages || (b.meanStages === a.meanStages && b.auc > a.auc) ? b : a));
+    return { thresholds: chosen.thresholds!, data: `synthetic seeds ${base}..${base + count - 1} (validation)`, retain, fullDepthAuc: full.auc, chosen, points };
+  } finally {
+    for (const t of trackers) await t.dispose();
+    await backend.dispose();
+  }
+}
+
+/**
+ * Writes `thresholds` as the default thresholds of the model in `dir` (each stage's
+ * `exit.defaultThreshold`, and `provenance.architecture.defaultThresholds` when present),
+ * merging `provenance` into the manifest's provenance. The ONNX files are untouched;
+ * the new manifest is validated before it is written.
+ */
+export async function writeDefaultThresholds(dir: string, thresholds: readonly number[], provenance: Readonly<Record<string, unknown>> = {}): Promise<void> {
+  const path = join(resolve(dir), MANIFEST_FILE_NAME);
+  const value = JSON.parse(await readFile(path, 'utf8')) as { stages: { exit: { defaultThreshold: number } }[]; provenance?: Record<string, unknown> };
+  if (!Array.isArray(value.stages) || value.stages.length !== thresholds.length) {
+    throw new InvalidArgumentError(`${path}: ${thresholds.length} thresholds for ${Array.isArray(value.stages) ? value.stages.length : 'no'} stages`);
+  }
+  value.stages.forEach((s, k) => (s.exit.defaultThreshold = thresholds[k]!));
+  const architecture = value.provenance?.architecture as { defaultThresholds?: number[] } | undefined;
+  if (architecture && Array.isArray(architecture.defaultThresholds)) architecture.defaultThresholds = [...thresholds];
+  value.provenance = { ...value.provenance, ...provenance };
+  parseManifest(JSON.parse(JSON.stringify(value)));
+  await writeFile(path, JSON.stringify(value, null, 2) + '\n');
+}

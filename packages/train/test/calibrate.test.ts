@@ -1,0 +1,69 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MANIFEST_FILE_NAME, parseManifest } from '@dytrack/core';
+import { exportModel, initWeights } from '@dytrack/model';
+import { loadModelDirectory, writeModelDirectory } from '@dytrack/model/node';
+import { CALIBRATION_SEED_BASE, HELD_OUT_SEED_BASE, calibrateThresholds, writeDefaultThresholds } from '../src/index.js';
+import { small } from './helpers.js';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function smallModelDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'dytrack-calibrate-test-'));
+  dirs.push(dir);
+  await writeModelDirectory(dir, await exportModel(small, initWeights(small, { seed: 3, perturbAll: true, std: 0.3 })));
+  return dir;
+}
+
+describe('calibrateThresholds', () => {
+  it('picks the fewest mean stages that keep the AUC, and writes them as the defaults', async () => {
+    const dir = await smallModelDir();
+    const model = await loadModelDirectory(dir);
+    const seen: unknown[] = [];
+    // Threshold 0 exits at stage 0 on every frame; 1 never exits early (a sigmoid stays below 1).
+    const c = await calibrateThresholds(model, { syntheticSequences: 2, length: 8, candidates: [1, 0], retain: 1, onPoint: (p) => seen.push(p) });
+    expect(c.points).toHaveLength(3);
+    expect(seen).toHaveLength(3);
+    const [full, zero, one] = c.points;
+    expect(full!.thresholds).toBeUndefined();
+    expect(full!.meanStages).toBe(3);
+    expect(zero!.thresholds).toEqual([0, 0, 0]);
+    expect(zero!.meanStages).toBe(1);
+    expect(one!.thresholds).toEqual([1, 1, 0]);
+    expect(one!.meanStages).toBe(3);
+    // Never exiting early tracks exactly as full depth does.
+    expect(one!.auc).toBe(full!.auc);
+    const qualifying = c.points.slice(1).filter((p) => p.auc >= full!.auc);
+    const cheapest = Math.min(...qualifying.map((p) => p.meanStages));
+    expect(c.chosen.meanStages).toBe(cheapest);
+    expect(c.thresholds).toEqual(c.chosen.thresholds);
+    expect(c.data).toContain(String(CALIBRATION_SEED_BASE));
+
+    await writeDefaultThresholds(dir, [0.65, 0.55, 0], { calibration: c });
+    const manifest = parseManifest(JSON.parse(await readFile(join(dir, MANIFEST_FILE_NAME), 'utf8')));
+    expect(manifest.stages.map((s) => s.exit.defaultThreshold)).toEqual([0.65, 0.55, 0]);
+    expect((manifest.provenance as any).architecture.defaultThresholds).toEqual([0.65, 0.55, 0]);
+    expect((manifest.provenance as any).calibration.retain).toBe(1);
+    // The ONNX files are untouched: the directory still loads with every sha256 verified.
+    await expect(loadModelDirectory(dir)).resolves.toBeDefined();
+  }, 300_000);
+
+  it('rejects seeds outside the validation range, bad targets, and thresholds that do not fit the model', async () => {
+    const dir = await smallModelDir();
+    const model = await loadModelDirectory(dir);
+    await expect(calibrateThresholds(model, { seedBase: 5 })).rejects.toThrow(/training seeds/);
+    await expect(calibrateThresholds(model, { seedBase: HELD_OUT_SEED_BASE - 2, syntheticSequences: 4 })).rejects.toThrow(/held-out/);
+    await expect(calibrateThresholds(model, { retain: 0 })).rejects.toThrow(/retain/);
+    await expect(calibrateThresholds(model, { candidates: [1.5] })).rejects.toThrow(/candidates/);
+    await expect(writeDefaultThresholds(dir, [0.5, 0])).rejects.toThrow(/2 thresholds for 3 stages/);
+    await expect(writeDefaultThresholds(dir, [0.5, 2, 0])).rejects.toThrow(/defaultThreshold/);
+    // A rejected write leaves the manifest as it was.
+    const manifest = parseManifest(JSON.parse(await readFile(join(dir, MANIFEST_FILE_NAME), 'utf8')));
+    expect(manifest.stages.map((s) => s.exit.defaultThreshold)).toEqual([...small.defaultThresholds]);
+  }, 120_000);
+});
