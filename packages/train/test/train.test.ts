@@ -121,5 +121,18 @@ describe('trainModel', () => {
     expect(full.evaluation![0]!.data).toMatch(/held out/);
     const png = await readFile(join(whole, 'loss.png'));
     expect(Array.from(png.subarray(1, 4))).toEqual([0x50, 0x4e, 0x47]);
+
+    // Fine-tuning: start from the trained weights of an architecture without the size branch's
+    // convolutions; the parameters it lacks start from the random initialisation, the others
+    // from the given values (one AdamW step moves each by at most about the learning rate).
+    const given = new Map([...full.weights].filter(([k]) => !k.includes('.size_conv.')));
+    const logs: string[] = [];
+    const tuned = await trainModel({ ...base, steps: 1, outDir: await tempDir(), seed: 9, evaluation: false, workerLoader: false, initialWeights: given, initialWeightsLabel: 'run A', onLog: (m) => logs.push(m) });
+    expect(logs.join('\n')).toMatch(/initialised 12 parameters the given weights lack: exits\.0\.size_conv\.0\.weight/);
+    const name = 'backbone.blocks.0.attn.qkv.weight';
+    const moved = tuned.weights.get(name)!.map((v, i) => Math.abs(v - given.get(name)![i]!));
+    expect(Math.max(...moved)).toBeLessThan(2 * base.lr);
+    const tunedManifest = JSON.parse(await readFile(join(tuned.exportDir!, MANIFEST_FILE_NAME), 'utf8'));
+    expect(tunedManifest.provenance.training.init).toBe('from run A');
   }, 300_000);
 });
