@@ -26,9 +26,11 @@ export async function exportTestModel(seed = 7): Promise<{ dir: string; model: M
     searchSize: 128,
     // Thresholds inside the range of this model's terminating scores on the test sequence, so frames take different exits.
     defaultThresholds: [0.34, 0.3, 0],
+    // The thresholds above were read off this exact random network: per-cell heads and timm's init.
+    sizeConvLayers: 0,
   });
   // A wide init (std 0.3) makes the random network's boxes and scores depend on the frame (at 0.02 they barely move).
-  const weights = initWeights(config, { seed, perturbAll: true, std: 0.3 });
+  const weights = initWeights(config, { seed, perturbAll: true, std: 0.3, positionEmbedding: 'trunc-normal', queryKey: 'independent' });
   const exported = await exportModel(config, weights);
   const dir = await mkdtemp(join(tmpdir(), 'dytrack-server-model-'));
   await writeModelDirectory(dir, exported);
