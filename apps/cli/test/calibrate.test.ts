@@ -58,4 +58,10 @@ describe('dytrack train options', () => {
       expect(r.stderr).toMatch(/--search-jitter must be two non-negative numbers/);
     }
   });
+
+  it('names an --init-from file it cannot read', async () => {
+    const r = await run(['train', '--data', 'synthetic', '--steps', '1', '--out', 'run', '--init-from', 'no-such-weights.safetensors']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--init-from: cannot read no-such-weights\.safetensors \(ENOENT\)/);
+  });
 });

@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { modelConfig, readSafetensors, type ModelVariant } from '@dytrack/model';
-import { readWeightsFile } from '@dytrack/model/node';
+import { modelConfig, readSafetensors, weightsFromSafetensors, type ModelVariant } from '@dytrack/model';
 import { formatProgressLine, parseDataSources, trainModel, type ModelEvaluation, type TrainProgress } from '@dytrack/train';
 import { numberOption, parseOptions, UsageError, type Command } from '../command.js';
 
@@ -143,8 +142,14 @@ export const trainCommand: Command = {
     let initialWeights: Map<string, Float32Array> | undefined;
     if (initFrom !== undefined) {
       // A weights file or a training checkpoint (its parameters are stored under their names).
-      initialWeights = await readWeightsFile(initFrom, config, { allowMissing: true, allowExtra: true });
-      const ignored = readSafetensors(new Uint8Array(await readFile(initFrom))).tensors.size - initialWeights.size;
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(await readFile(initFrom));
+      } catch (e) {
+        throw new UsageError(`--init-from: cannot read ${values['init-from']} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      }
+      initialWeights = weightsFromSafetensors(config, bytes, { allowMissing: true, allowExtra: true });
+      const ignored = readSafetensors(bytes).tensors.size - initialWeights.size;
       if (ignored > 0) io.stderr.write(`--init-from: ignored ${ignored} tensors of ${values['init-from']} that are not parameters of this architecture (optimizer state, removed heads)\n`);
     }
     const evalSequences = int(values['eval-sequences'], 'eval-sequences', 8, 0);
