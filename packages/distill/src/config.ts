@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '@dytrack/core';
 /**
  * Weights of the terms of the DyTrack training loss (DESIGN section 7). Per exit `k`:
  *
- * `tracking_k = giou · L_giou + l1 · L_l1 + focal · L_focal + decision · L_decision + sizeDense · L_sizeDense`
+ * `tracking_k = giou · L_giou + l1 · L_l1 + focal · L_focal + decision · L_decision + sizeDense · L_sizeDense + offsetDense · L_offsetDense`
  *
  * and over all exits, with `K` the last (deepest) one:
  *
@@ -25,6 +25,15 @@ export interface LossWeights {
    * branch a signal at every cell near the target from the first step. Default 0.
    */
   readonly sizeDense?: number;
+  /**
+   * Dense offset supervision: L1 of the offset map against the truth centre's position
+   * relative to each cell (`cx·n - ix`, `cy·n - iy`, in cells) at every cell, weighted by
+   * the Gaussian heat map. The box is decoded at the predicted peak, which lands on a
+   * neighbour of the truth's cell as often as on it; with the offset trained only at the
+   * peak, the neighbours' offsets stay untrained and the centre is off by up to a cell.
+   * Default 0.
+   */
+  readonly offsetDense?: number;
   /** Target-aware feature mimicking of each early exit towards the last exit. */
   readonly feature: number;
   /** Temperature-scaled KL between each early exit's score map and the last exit's. */
@@ -41,7 +50,7 @@ export interface LossWeights {
  * and 0 when they match), score-map KL 1, every exit's tracking loss weighted 1.
  * A model's manifest records the weights it was trained with (provenance).
  */
-export const defaultLossWeights: Readonly<Required<Omit<LossWeights, 'exits' | 'sizeDense'>>> = Object.freeze({
+export const defaultLossWeights: Readonly<Required<Omit<LossWeights, 'exits' | 'sizeDense' | 'offsetDense'>>> = Object.freeze({
   giou: 2,
   l1: 5,
   focal: 1,
@@ -119,6 +128,7 @@ export function resolveLossConfig(config: LossConfig = {}, exitCount?: number): 
   const w = { ...defaultLossWeights, ...config.weights };
   for (const key of ['giou', 'l1', 'focal', 'decision', 'feature', 'scoreKL'] as const) nonNegative(w[key], `loss weight ${key}`);
   const sizeDense = nonNegative(config.weights?.sizeDense ?? 0, 'loss weight sizeDense');
+  const offsetDense = nonNegative(config.weights?.offsetDense ?? 0, 'loss weight offsetDense');
   let exits = config.weights?.exits;
   if (exits !== undefined) exits.forEach((v, i) => nonNegative(v, `loss weight exits[${i}]`));
   if (exitCount !== undefined) {
@@ -147,6 +157,6 @@ export function resolveLossConfig(config: LossConfig = {}, exitCount?: number): 
     temperature: s.temperature,
     layerNormEpsilon: s.layerNormEpsilon,
     featureReduction: s.featureReduction,
-    weights: { giou: w.giou, l1: w.l1, focal: w.focal, decision: w.decision, feature: w.feature, scoreKL: w.scoreKL, ...(sizeDense > 0 ? { sizeDense } : {}), ...(exits ? { exits: [...exits] } : {}) },
+    weights: { giou: w.giou, l1: w.l1, focal: w.focal, decision: w.decision, feature: w.feature, scoreKL: w.scoreKL, ...(sizeDense > 0 ? { sizeDense } : {}), ...(offsetDense > 0 ? { offsetDense } : {}), ...(exits ? { exits: [...exits] } : {}) },
   };
 }

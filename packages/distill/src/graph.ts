@@ -231,6 +231,32 @@ export function denseSizeLoss(g: Graph, sizeMap: Value, heatmap: Value, boxes: V
 }
 
 /**
+ * Dense offset supervision in the graph; see {@link denseOffsetLossReference}. `offsetMap`
+ * is `[B, 2, n, n]`, `heatmap` `[B, 1, n, n]` and `boxes` `[B, 4]`; heat map and boxes are
+ * detached.
+ */
+export function denseOffsetLoss(g: Graph, offsetMap: Value, heatmap: Value, boxes: Value): Value {
+  sameGraph(g, [offsetMap, heatmap, boxes]);
+  const { batch, n } = scoreMapDims(heatmap, 'denseOffsetLoss heatmap');
+  expectShape(offsetMap, [batch, 2, n, n], 'denseOffsetLoss offsetMap');
+  expectShape(boxes, [batch, 4], 'denseOffsetLoss boxes');
+  sameDType([offsetMap, heatmap, boxes], 'denseOffsetLoss');
+  return g.scope('offset_dense_loss', () => {
+    const heat = stopGradient(g, heatmap);
+    const [centre] = g.split(stopGradient(g, boxes), [2, 2], 1);
+    // Each cell's own (ix, iy), channel-first like the offset map.
+    const grid: number[] = [];
+    for (let c = 0; c < 2; c++) for (let iy = 0; iy < n; iy++) for (let ix = 0; ix < n; ix++) grid.push(c === 0 ? ix : iy);
+    const cells = g.constant(grid, [1, 2, n, n], offsetMap.dtype);
+    const target = g.sub(g.mul(g.reshape(centre, [batch, 2, 1, 1]), n), cells); // [B, 2, n, n]
+    const err = g.reduceMean(g.abs(g.sub(offsetMap, target)), [1], true); // [B, 1, n, n]
+    const num = g.reduceSum(g.mul(err, heat), [1, 2, 3], false);
+    const den = g.max(g.reduceSum(heat, [1, 2, 3], false), 1e-12);
+    return meanAll(g, g.div(num, den));
+  });
+}
+
+/**
  * The temperature-scaled KL between two score maps in the graph; see
  * {@link scoreMapKLReference}. `student` and `teacher` are `[B, 1, n, n]` (or any
  * `[B, ...]`: each sample's values form one distribution); the teacher is detached.
@@ -307,8 +333,10 @@ export function trackingLoss(g: Graph, exit: ExitHeadValues, targets: TrackingTa
   if (decision) total = g.add(total, g.mul(decision, w.decision));
   const sizeDense = (w.sizeDense ?? 0) > 0 ? denseSizeLoss(g, exit.sizeMap, targets.heatmap, targets.boxes) : undefined;
   if (sizeDense) total = g.add(total, g.mul(sizeDense, w.sizeDense!));
+  const offsetDense = (w.offsetDense ?? 0) > 0 ? denseOffsetLoss(g, exit.offsetMap, targets.heatmap, targets.boxes) : undefined;
+  if (offsetDense) total = g.add(total, g.mul(offsetDense, w.offsetDense!));
   const meanIoU = meanAll(g, stopGradient(g, box.iou));
-  return { total, giou: box.giou, l1: box.l1, focal, ...(decision ? { decision } : {}), ...(sizeDense ? { sizeDense } : {}), meanIoU, boxes, iou: box.iou };
+  return { total, giou: box.giou, l1: box.l1, focal, ...(decision ? { decision } : {}), ...(sizeDense ? { sizeDense } : {}), ...(offsetDense ? { offsetDense } : {}), meanIoU, boxes, iou: box.iou };
 }
 
 /**
@@ -337,6 +365,7 @@ export function dytrackLoss(g: Graph, exits: readonly ExitHeadValues[], targets:
       components[`exit${k}/focal`] = t.focal;
       if (t.decision) components[`exit${k}/decision`] = t.decision;
       if (t.sizeDense) components[`exit${k}/sizeDense`] = t.sizeDense;
+      if (t.offsetDense) components[`exit${k}/offsetDense`] = t.offsetDense;
       components[`exit${k}/meanIoU`] = t.meanIoU;
       if (k === exits.length - 1) return;
       if (c.weights.feature > 0) {

@@ -38,6 +38,7 @@ export {
   boxLossReference,
   decisionLossReference,
   denseSizeLossReference,
+  denseOffsetLossReference,
   featureMimicLossReference,
   scoreMapKLReference,
   trackingLossReference,
@@ -45,4 +46,4 @@ export {
 } from './reference.js';
 
 export type { BoxLossValues, ExitHeadValues, TrackingTargetValues, TrackingLossValues } from './graph.js';
-export { focalLoss, decodeBoxes, boxLoss, decisionLoss, denseSizeLoss, featureMimicLoss, scoreMapKL, trackingLoss, dytrackLoss } from './graph.js';
+export { focalLoss, decodeBoxes, boxLoss, decisionLoss, denseSizeLoss, denseOffsetLoss, featureMimicLoss, scoreMapKL, trackingLoss, dytrackLoss } from './graph.js';

@@ -345,6 +345,8 @@ export interface TrackingLossTerms<T> {
   readonly decision?: T;
   /** Dense size loss (present when its weight is positive). */
   readonly sizeDense?: T;
+  /** Dense offset loss (present when its weight is positive). */
+  readonly offsetDense?: T;
   /** Mean IoU of the decoded boxes with the truth (for logging; carries no gradient). */
   readonly meanIoU: T;
 }
@@ -374,6 +376,39 @@ export function denseSizeLossReference(sizeMap: Numbers, heatmap: Numbers, boxes
   return total / batch;
 }
 
+/**
+ * Dense offset supervision: per sample,
+ * `Σ_c heat_c · (|ox_c - (cx·n - ix_c)| + |oy_c - (cy·n - iy_c)|) / 2 / Σ_c heat_c` over the
+ * map cells `c = (ix_c, iy_c)`, with `(ox_c, oy_c)` the offset map (in cells) and `(cx, cy)`
+ * the truth's centre (fractions of the crop, entries 0 and 1 of `boxes`): every cell near
+ * the truth learns the offset that decodes (`(ix + ox)/n`) to the truth's centre. The mean
+ * over the batch; a sample whose heat map is all zero contributes 0. `offsetMap` is
+ * `[B, 2, n, n]`, `heatmap` `[B, 1, n, n]`.
+ */
+export function denseOffsetLossReference(offsetMap: Numbers, heatmap: Numbers, boxes: Numbers, batch: number, mapSize: number): number {
+  const n = mapSize;
+  const cells = n * n;
+  expectLength(offsetMap, batch * 2 * cells, 'offset map');
+  expectLength(heatmap, batch * cells, 'heat map');
+  expectLength(boxes, batch * 4, 'boxes');
+  let total = 0;
+  for (let b = 0; b < batch; b++) {
+    const tx = boxes[b * 4] * n;
+    const ty = boxes[b * 4 + 1] * n;
+    let num = 0;
+    let den = 0;
+    for (let c = 0; c < cells; c++) {
+      const h = heatmap[b * cells + c];
+      const ix = c % n;
+      const iy = (c - ix) / n;
+      num += (h * (Math.abs(offsetMap[b * 2 * cells + c] - (tx - ix)) + Math.abs(offsetMap[b * 2 * cells + cells + c] - (ty - iy)))) / 2;
+      den += h;
+    }
+    total += num / Math.max(den, 1e-12);
+  }
+  return total / batch;
+}
+
 /** One exit's tracking loss (see {@link TrackingLossTerms}), in float64. */
 export function trackingLossReference(exit: ExitHeadArrays, targets: TrackingTargetArrays, dims: LossDims, config: LossConfig = {}): TrackingLossTerms<number> {
   const c = resolveLossConfig(config);
@@ -385,9 +420,16 @@ export function trackingLossReference(exit: ExitHeadArrays, targets: TrackingTar
   const decision = exit.terminatingScore ? decisionLossReference(exit.terminatingScore, box.iou, c.decisionLoss, c.probabilityEpsilon) : undefined;
   const w = c.weights;
   const sizeDense = (w.sizeDense ?? 0) > 0 ? denseSizeLossReference(exit.sizeMap, targets.heatmap, targets.boxes, batch, mapSize) : undefined;
-  const total = w.giou * box.giou + w.l1 * box.l1 + w.focal * focal + (decision === undefined ? 0 : w.decision * decision) + (sizeDense === undefined ? 0 : w.sizeDense! * sizeDense);
+  const offsetDense = (w.offsetDense ?? 0) > 0 ? denseOffsetLossReference(exit.offsetMap, targets.heatmap, targets.boxes, batch, mapSize) : undefined;
+  const total =
+    w.giou * box.giou +
+    w.l1 * box.l1 +
+    w.focal * focal +
+    (decision === undefined ? 0 : w.decision * decision) +
+    (sizeDense === undefined ? 0 : w.sizeDense! * sizeDense) +
+    (offsetDense === undefined ? 0 : w.offsetDense! * offsetDense);
   const meanIoU = box.iou.reduce((s, v) => s + v, 0) / batch;
-  return { total, giou: box.giou, l1: box.l1, focal, ...(decision === undefined ? {} : { decision }), ...(sizeDense === undefined ? {} : { sizeDense }), meanIoU };
+  return { total, giou: box.giou, l1: box.l1, focal, ...(decision === undefined ? {} : { decision }), ...(sizeDense === undefined ? {} : { sizeDense }), ...(offsetDense === undefined ? {} : { offsetDense }), meanIoU };
 }
 
 /** The whole DyTrack loss: its total and named components (`exit0/giou`, `exit1/feature`, ...). */
@@ -423,6 +465,7 @@ export function dytrackLossReference(exits: readonly ExitHeadArrays[], targets: 
     components[`exit${k}/focal`] = t.focal;
     if (t.decision !== undefined) components[`exit${k}/decision`] = t.decision;
     if (t.sizeDense !== undefined) components[`exit${k}/sizeDense`] = t.sizeDense;
+    if (t.offsetDense !== undefined) components[`exit${k}/offsetDense`] = t.offsetDense;
     components[`exit${k}/meanIoU`] = t.meanIoU;
     if (k === exits.length - 1) return;
     if (c.weights.feature > 0) {

@@ -3,7 +3,7 @@ import type { HostTensor } from '@dytrack/core';
 import type { Value } from '@dytrack/onnx';
 import { Graph, serializeModel } from '@dytrack/onnx';
 import { gradients } from '@dytrack/autograd';
-import { boxLoss, boxTarget, decisionLoss, decodeBoxes, denseSizeLoss, dytrackLoss, featureMimicLoss, focalLoss, gaussianHeatmap, scoreMapKL, tokenMask } from '../src/index.js';
+import { boxLoss, boxTarget, decisionLoss, decodeBoxes, denseSizeLoss, denseOffsetLoss, dytrackLoss, featureMimicLoss, focalLoss, gaussianHeatmap, scoreMapKL, tokenMask } from '../src/index.js';
 import { backend, disposeBackend, rng, uniform } from './helpers.js';
 
 afterAll(disposeBackend);
@@ -144,6 +144,16 @@ describe('gradients through @dytrack/autograd match finite differences (float64)
     const heat = inputs.find((i) => i.name === 'heat')!.data;
     expect(r.analytic[0].filter((v) => v !== 0).length).toBe(2 * Array.from(heat).filter((v) => v > 0).length);
     expect(r.analytic[1].every((v) => v === 0)).toBe(true);
+  });
+
+  it('dense offset loss w.r.t. the offset map: every cell the heat map covers, none to the heat map or boxes', async () => {
+    const { inputs } = randomInputs(13);
+    const r = await gradCheck(inputs, ['offset0', 'heat', 'boxes'], (g, x) => denseOffsetLoss(g, x.offset0, x.heat, x.boxes));
+    expectGradientsMatch(r, 0, 'd dense offset / d offset');
+    const heat = inputs.find((i) => i.name === 'heat')!.data;
+    expect(r.analytic[0].filter((v) => v !== 0).length).toBe(2 * Array.from(heat).filter((v) => v > 0).length);
+    expect(r.analytic[1].every((v) => v === 0)).toBe(true);
+    expect(r.analytic[2].every((v) => v === 0)).toBe(true);
   });
 
   it('decision loss: gradient to the terminating score, none through the detached IoU', async () => {

@@ -10,6 +10,8 @@ import {
   decisionLoss,
   denseSizeLoss,
   denseSizeLossReference,
+  denseOffsetLoss,
+  denseOffsetLossReference,
   decisionLossReference,
   decodeBoxes,
   decodeBoxesReference,
@@ -121,6 +123,7 @@ describe('graph losses agree with their float64 references (onnxruntime, float64
     g.output(featureMimicLoss(g, s.searchTokens, k.searchTokens, t.tokenMask, { reduction: 'sum', epsilon: 1e-5 }), 'feature_sum');
     g.output(scoreMapKL(g, s.scoreMap, k.scoreMap), 'kl');
     g.output(denseSizeLoss(g, s.sizeMap, t.heatmap, t.boxes), 'size_dense');
+    g.output(denseOffsetLoss(g, s.offsetMap, t.heatmap, t.boxes), 'offset_dense');
     g.output(scoreMapKL(g, s.sizeMap, k.offsetMap, { input: 'logit', temperature: 3 }), 'kl_logit');
     const out = await runGraph(g, feeds);
 
@@ -139,6 +142,7 @@ describe('graph losses agree with their float64 references (onnxruntime, float64
     expectClose(out.feature_mean[0], feature({}), 1e-12, 'feature mean');
     expectClose(out.feature_sum[0], feature({ reduction: 'sum', epsilon: 1e-5 }), 1e-12, 'feature sum');
     expectClose(out.size_dense[0], denseSizeLossReference(student.sizeMap, targets.heatmap, targets.boxes, B, N), 1e-12, 'dense size');
+    expectClose(out.offset_dense[0], denseOffsetLossReference(student.offsetMap, targets.heatmap, targets.boxes, B, N), 1e-12, 'dense offset');
     expectClose(out.kl[0], scoreMapKLReference(student.scoreMap, teacher.scoreMap, B, CELLS), 1e-12, 'kl');
     expectClose(out.kl_logit[0], scoreMapKLReference(student.sizeMap, teacher.offsetMap, B, 2 * CELLS, { input: 'logit', temperature: 3 }), 1e-12, 'kl logit');
   });
@@ -147,7 +151,7 @@ describe('graph losses agree with their float64 references (onnxruntime, float64
     const random = rng(7);
     const exits = [randomExit(random), randomExit(random), randomExit(random)];
     const targets = randomTargets(random);
-    const config: LossConfig = { decisionLoss: 'bce', temperature: 1.5, weights: { exits: [0.25, 0.5], feature: 0.7, scoreKL: 1.3, decision: 0.5, sizeDense: 2.5 } };
+    const config: LossConfig = { decisionLoss: 'bce', temperature: 1.5, weights: { exits: [0.25, 0.5], feature: 0.7, scoreKL: 1.3, decision: 0.5, sizeDense: 2.5, offsetDense: 1.5 } };
     const g = new Graph({ dtype: 'float64' });
     const d = declare(g, 'float64', exits, targets);
     const loss = dytrackLoss(g, d.exits, d.targets, config);
@@ -164,6 +168,7 @@ describe('graph losses agree with their float64 references (onnxruntime, float64
     expect(names.sort()).toEqual(Object.keys(ref.components).sort());
     expect(names).toContain('exit1/feature');
     expect(names).toContain('exit2/sizeDense');
+    expect(names).toContain('exit0/offsetDense');
     expect(names).not.toContain('exit2/feature');
     for (const name of names) expectClose(out[name.replace('/', '.')][0], ref.components[name], 1e-12, name);
     expectClose(out.single[0], trackingLossReference(exits[1], targets, { batch: B, mapSize: N }).total, 1e-12, 'trackingLoss');

@@ -4,6 +4,7 @@ import {
   boxLossReference,
   decisionLossReference,
   denseSizeLossReference,
+  denseOffsetLossReference,
   decodeBoxesReference,
   defaultLossWeights,
   dytrackLossReference,
@@ -153,6 +154,24 @@ describe('denseSizeLossReference', () => {
     // (1 · 0.25 + 0.5 · 0.2) / 1.5 = 0.35 / 1.5. Sample 1 has no heat: 0.
     expect(denseSizeLossReference(sizeMap, heatmap, boxes, 2, 2)).toBeCloseTo(0.35 / 1.5 / 2, 14);
     expect(() => denseSizeLossReference(sizeMap.slice(1), heatmap, boxes, 2, 2)).toThrow(/size map/);
+  });
+});
+
+describe('denseOffsetLossReference', () => {
+  it('weights each cell\'s error against the offset that decodes to the truth centre', () => {
+    // n = 2, one sample; truth centre (0.6, 0.3) = (1.2, 0.6) cells. Heat 1 at cell (1, 0), 0.5 at (0, 1).
+    // Targets: cell (1, 0) -> (0.2, 0.6); cell (0, 1) -> (1.2, -0.4).
+    const offsetMap = [
+      ...[9, 0.2, 0.7, 9], // x offsets: cell (1, 0) exact, cell (0, 1) off by 0.5
+      ...[9, 0.5, -0.4, 9], // y offsets: cell (1, 0) off by 0.1, cell (0, 1) exact
+    ];
+    const heatmap = [0, 1, 0.5, 0];
+    const boxes = [0.6, 0.3, 0.2, 0.2];
+    // (1 · (0 + 0.1) / 2 + 0.5 · (0.5 + 0) / 2) / 1.5 = (0.05 + 0.125) / 1.5; cells without heat do not count.
+    expect(denseOffsetLossReference(offsetMap, heatmap, boxes, 1, 2)).toBeCloseTo(0.175 / 1.5, 14);
+    // A perfect neighbourhood costs nothing, and a sample without heat contributes 0 to the mean.
+    expect(denseOffsetLossReference([0, 0.2, 1.2, 0, 0, 0.6, -0.4, 0, ...new Array(8).fill(5)], [0, 1, 0.5, 0, 0, 0, 0, 0], [...boxes, ...boxes], 2, 2)).toBeCloseTo(0, 14);
+    expect(() => denseOffsetLossReference(offsetMap.slice(1), heatmap, boxes, 1, 2)).toThrow(/offset map/);
   });
 });
 

@@ -69,6 +69,16 @@ export interface ModelConfig {
    * stack for the same reason). Default 0 (the per-cell size layer); the presets use 2.
    */
   readonly sizeConvLayers?: number;
+  /**
+   * Where each exit's offset map reads from: `'trunk'` (the default when absent; the
+   * presets use `'size-branch'`), the per-cell trunk, as
+   * OSTrack's offset head reads its own features; `'size-branch'`, the output of the size
+   * branch's 3x3 convolutions, so the sub-cell position of the target's centre is read
+   * from the cell's neighbourhood like its extent is. A per-cell offset layer sees one
+   * token and, in practice, learns an offset close to 0 everywhere: the box is then only
+   * as precise as the 16-pixel cell grid. Same parameters and FLOPs either way.
+   */
+  readonly offsetInput?: 'trunk' | 'size-branch';
 }
 
 /** Whether exit `k` of `config` takes exit k-1's head features and score map. */
@@ -141,6 +151,7 @@ export const MODEL_VARIANTS: Readonly<Record<ModelVariant, ModelConfig>> = {
     normalization: IMAGENET,
     defaultThresholds: [0.7, 0.6, 0],
     sizeConvLayers: 2,
+    offsetInput: 'size-branch',
   },
   base: {
     name: 'dytrack-base',
@@ -161,6 +172,7 @@ export const MODEL_VARIANTS: Readonly<Record<ModelVariant, ModelConfig>> = {
     normalization: IMAGENET,
     defaultThresholds: [0.7, 0.6, 0],
     sizeConvLayers: 2,
+    offsetInput: 'size-branch',
   },
 };
 
@@ -199,6 +211,9 @@ export function validateModelConfig(config: ModelConfig): ModelConfig {
   if (!(config.templateContextFactor > 0) || !(config.searchContextFactor > 0)) throw new InvalidArgumentError('model config: context factors must be positive');
   if (config.sizeConvLayers !== undefined && (!Number.isInteger(config.sizeConvLayers) || config.sizeConvLayers < 0)) {
     throw new InvalidArgumentError(`model config: sizeConvLayers must be a non-negative integer, got ${String(config.sizeConvLayers)}`);
+  }
+  if (config.offsetInput !== undefined && config.offsetInput !== 'trunk' && config.offsetInput !== 'size-branch') {
+    throw new InvalidArgumentError(`model config: offsetInput must be 'trunk' or 'size-branch', got ${JSON.stringify(config.offsetInput)}`);
   }
   if (config.exitRecycling !== undefined && typeof config.exitRecycling !== 'boolean') {
     throw new InvalidArgumentError(`model config: exitRecycling must be a boolean, got ${String(config.exitRecycling)}`);

@@ -271,7 +271,7 @@ export function emitExit(g: Graph, config: ModelConfig, p: GraphParameters, k: n
     let sizeFeatures = trunk;
     for (let l = 0; l < (config.sizeConvLayers ?? 0); l++) sizeFeatures = residualConv3x3(g, p, sizeFeatures, n, config.headChannels, `${pre}.size_conv.${l}`);
     const sizeMap = toMap(g.sigmoid(linear(g, p, sizeFeatures, `${pre}.size`)), 2);
-    const offsetMap = toMap(linear(g, p, trunk, `${pre}.offset`), 2);
+    const offsetMap = toMap(linear(g, p, config.offsetInput === 'size-branch' ? sizeFeatures : trunk, `${pre}.offset`), 2);
     const decisionLogit = g.scope('decision', () => {
       const mean = g.reduceMean(features, [1], false);
       const weights = g.softmax(scoreTokenLogits, 1);

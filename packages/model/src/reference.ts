@@ -232,7 +232,7 @@ export function referenceForward(config: ModelConfig, weights: ModelWeights, tem
     let sizeFeatures = trunk;
     for (let l = 0; l < (config.sizeConvLayers ?? 0); l++) sizeFeatures = residualConv3x3(sizeFeatures, g.mapSize, C, W(`${pre}.size_conv.${l}.weight`), W(`${pre}.size_conv.${l}.bias`));
     const sizeLogits = linear(sizeFeatures, Ns, C, W(`${pre}.size.weight`), W(`${pre}.size.bias`), 2);
-    const offsets = linear(trunk, Ns, C, W(`${pre}.offset.weight`), W(`${pre}.offset.bias`), 2);
+    const offsets = linear(config.offsetInput === 'size-branch' ? sizeFeatures : trunk, Ns, C, W(`${pre}.offset.weight`), W(`${pre}.offset.bias`), 2);
     const scoreMap = scoreLogits.map(sigmoid);
     const sizeMap = new Float64Array(2 * Ns);
     const offsetMap = new Float64Array(2 * Ns);

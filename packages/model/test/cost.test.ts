@@ -120,4 +120,12 @@ describe('modelCost', () => {
     expect(off).toEqual([]);
     expect(() => modelConfig('tiny', { exitRecycling: 'no' as unknown as boolean })).toThrow(/exitRecycling/);
   });
+
+  it('reads offsets from the trunk or the size branch with the same parameters and FLOPs', () => {
+    expect(modelConfig('tiny').offsetInput).toBe('size-branch');
+    const trunk = modelConfig('tiny', { offsetInput: 'trunk' });
+    expect(parameterSpecs(trunk)).toEqual(parameterSpecs(modelConfig('tiny')));
+    expect(modelCost(trunk).fullDepthFlops).toBe(modelCost(modelConfig('tiny')).fullDepthFlops);
+    expect(() => modelConfig('tiny', { offsetInput: 'neighbours' as 'trunk' })).toThrow(/offsetInput/);
+  });
 });

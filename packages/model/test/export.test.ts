@@ -27,7 +27,8 @@ const TOLERANCE = 1e-4;
 /** `tiny` at full size; `base` with its structure (12 blocks in 3 stages of 4, 12 heads, 128/256/16) but dim 96. */
 const CASES: { label: string; config: ModelConfig }[] = [
   { label: 'tiny (full size)', config: modelConfig('tiny') },
-  { label: 'base structure, dim 96', config: modelConfig('base', { dim: 96, headChannels: 32, decisionHidden: 32 }) },
+  // Also the offset map read from the per-cell trunk (offsetInput 'trunk'; the presets read the size branch).
+  { label: 'base structure, dim 96, offsets from the trunk', config: modelConfig('base', { dim: 96, headChannels: 32, decisionHidden: 32, offsetInput: 'trunk' }) },
   // The recycling ablation: independent exit heads, stages that pass only tokens.
   { label: 'tiny without feature recycling', config: modelConfig('tiny', { exitRecycling: false }) },
 ];

@@ -60,7 +60,8 @@ export type DataSourceSpec =
 
 /**
  * Parses `--data`: comma-separated sources, each `synthetic` (optionally
- * `synthetic:N` for N distinct sequences) or a dataset directory (optionally
+ * `synthetic:N` for N distinct sequences; `procedural`, `procedural:N` for the same
+ * without installed photographs and clip art) or a dataset directory (optionally
  * `otb:DIR`, `lasot:DIR`, `got10k:DIR`); `*W` after a source sets its weight
  * (`synthetic*3,/data/got10k`).
  */
@@ -77,12 +78,14 @@ export function parseDataSources(spec: string): DataSourceSpec[] {
       body = part.slice(0, star);
     }
     const w = weight === undefined ? {} : { weight };
-    if (body === 'synthetic') return { kind: 'synthetic', ...w };
-    const syn = /^synthetic:(\d+)$/.exec(body);
+    // `procedural` is `synthetic` that never uses installed photographs or clip art.
+    const syn = /^(synthetic|procedural)(?::(\d+))?$/.exec(body);
     if (syn) {
-      const n = Number(syn[1]);
+      const assets = syn[1] === 'procedural' ? { systemAssets: false } : {};
+      if (syn[2] === undefined) return { kind: 'synthetic', ...assets, ...w };
+      const n = Number(syn[2]);
       if (n < 1 || n > TRAINING_SEED_LIMIT) throw new InvalidArgumentError(`data: synthetic sequence count must be in 1..${TRAINING_SEED_LIMIT}, got ${n}`);
-      return { kind: 'synthetic', sequences: n, ...w };
+      return { kind: 'synthetic', sequences: n, ...assets, ...w };
     }
     const fmt = /^(otb|lasot|got10k):(.+)$/.exec(body);
     if (fmt) return { kind: 'dataset', root: fmt[2]!, format: fmt[1] as DatasetFormat, ...w };

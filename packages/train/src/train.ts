@@ -4,7 +4,7 @@ import { InvalidArgumentError, type HostTensor } from '@dytrack/core';
 import { Trainer, type StepResult } from '@dytrack/autograd';
 import { createNodeBackend } from '@dytrack/backend-node';
 import type { LossConfig } from '@dytrack/distill';
-import { lineChartSvg, svgToPng } from '@dytrack/eval';
+import { findSystemAssets, lineChartSvg, svgToPng } from '@dytrack/eval';
 import { exportModel, initWeights, modelCost, parameterSpecs, validateModelConfig, validateWeights, type InitWeightsOptions, type ModelConfig, type ModelWeights } from '@dytrack/model';
 import { loadModelDirectory, writeModelDirectory, writeWeightsFile } from '@dytrack/model/node';
 import { checkpointFromBytes, checkpointToBytes, readCheckpointFile, writeCheckpoint, type CheckpointInfo, type HistoryEntry } from './checkpoint.js';
@@ -302,7 +302,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const provenance = {
     training: {
       pipeline: '@dytrack/train trainModel',
-      data: options.data,
+      data: options.data.map(describeSource),
       steps: trainer.stepCount,
       batchSize: B,
       seed,
@@ -336,3 +336,15 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
 }
 
 
+
+/**
+ * A data source as the provenance records it: the spec as given, and for procedural
+ * sequences that may use Debian's photographs and clip art (half of them do when those
+ * are installed) whether they were installed, and how many files, so a re-run knows
+ * what it reproduces.
+ */
+function describeSource(spec: DataSourceSpec): unknown {
+  if (spec.kind !== 'synthetic' || spec.systemAssets === false) return spec;
+  const assets = findSystemAssets();
+  return { ...spec, installedAssets: assets ? { backgrounds: assets.backgrounds.length, objects: assets.objects.length } : 'none' };
+}

@@ -46,6 +46,11 @@ describe('parseDataSources', () => {
       { kind: 'dataset', root: '/d/otb' },
     ]);
     expect(parseDataSources('synthetic:500')).toEqual([{ kind: 'synthetic', sequences: 500 }]);
+    expect(parseDataSources('procedural,procedural:20*2')).toEqual([
+      { kind: 'synthetic', systemAssets: false },
+      { kind: 'synthetic', sequences: 20, systemAssets: false, weight: 2 },
+    ]);
+    expect(() => parseDataSources('procedural:0')).toThrow(/count must be/);
     expect(() => parseDataSources('synthetic*0')).toThrow(InvalidArgumentError);
     expect(() => parseDataSources(' , ')).toThrow(/no sources/);
   });

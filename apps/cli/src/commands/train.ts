@@ -16,8 +16,12 @@ goes to --export (default DIR/model).
 
 Data (--data, comma-separated):
   synthetic            procedural sequences (seeds below 800000000; evaluation
-                       uses 900000000 and up, never seen in training)
+                       uses 900000000 and up, never seen in training); half of them
+                       use photographs and clip art when Debian's gnome-backgrounds
+                       and openclipart-png are installed
   synthetic:N          only N distinct procedural sequences
+  procedural, procedural:N   the same, never using installed photographs or clip art
+                       (what the shipped model was trained on; reproducible anywhere)
   DIR                  a dataset in the OTB, LaSOT or GOT-10k layout (detected)
   otb:DIR lasot:DIR got10k:DIR   force the layout
   SOURCE*W             sampling weight W (default 1)
@@ -26,14 +30,18 @@ Options:
   --variant NAME       architecture (default tiny)
   --no-recycling       exit heads without feature recycling (the ablation)
   --size-conv-layers N 3x3 layers of each exit's size branch (default: the variant's, 2)
+  --offset-input I     what each exit's offset map reads: size-branch (default: the
+                       size branch's 3x3 convolutions, which locate centres within a
+                       cell) or trunk (the per-cell trunk; models before 2026-11-25)
   --steps N            optimizer steps (required)
   --batch N            samples per step (default 8)
   --lr X               peak learning rate (default 4e-4)
   --warmup N           warm-up steps (default 5% of --steps)
   --decay D            cosine (default), step or constant
   --loss-weights K=V,..  override loss weights: giou, l1, focal, decision, feature,
-                       scoreKL, sizeDense (for example feature=0,scoreKL=0: no
-                       self-distillation; sizeDense=5: size supervised at every cell near the truth)
+                       scoreKL, sizeDense, offsetDense (for example feature=0,scoreKL=0: no
+                       self-distillation; sizeDense=5 / offsetDense=5: size / centre offset
+                       supervised at every cell near the truth)
   --search-jitter C,S  search-crop jitter: centre C (the centre moves up to
                        C/2 x sqrt(w h)) and scale S (log-normal sigma); default 3,0.25 (OSTrack)
   --init-from FILE     start from these weights (an earlier run's weights.safetensors or
@@ -92,6 +100,7 @@ export const trainCommand: Command = {
       'init-from': { type: 'string' },
       'no-recycling': { type: 'boolean', default: false },
       'size-conv-layers': { type: 'string' },
+      'offset-input': { type: 'string' },
       threads: { type: 'string' },
       'checkpoint-every': { type: 'string' },
       resume: { type: 'boolean', default: false },
@@ -122,11 +131,16 @@ export const trainCommand: Command = {
       throw new UsageError(`--variant must be tiny or base, got "${values.variant}"`);
     }
     if (values['size-conv-layers'] !== undefined) config = modelConfig(values.variant as ModelVariant, { ...config, sizeConvLayers: int(values['size-conv-layers'], 'size-conv-layers', 0, 0) });
+    if (values['offset-input'] !== undefined) {
+      const input = values['offset-input'];
+      if (input !== 'trunk' && input !== 'size-branch') throw new UsageError(`--offset-input must be trunk or size-branch, got ${input}`);
+      config = modelConfig(values.variant as ModelVariant, { ...config, offsetInput: input });
+    }
     const data = parseDataSources(values.data).map((s) => (s.kind === 'dataset' ? { ...s, root: resolve(io.cwd, s.root) } : s));
     const weights: Record<string, number> = {};
     for (const pair of (values['loss-weights'] ?? '').split(',').filter((p) => p.trim() !== '')) {
       const [k, v] = pair.split('=').map((x) => x.trim());
-      const known = ['giou', 'l1', 'focal', 'decision', 'feature', 'scoreKL', 'sizeDense'];
+      const known = ['giou', 'l1', 'focal', 'decision', 'feature', 'scoreKL', 'sizeDense', 'offsetDense'];
       if (!k || !known.includes(k)) throw new UsageError(`--loss-weights: unknown weight "${k ?? ''}" (known: ${known.join(', ')})`);
       weights[k] = numberOption(v, `loss-weights ${k}`, Number.NaN);
     }
