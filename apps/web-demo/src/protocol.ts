@@ -12,7 +12,7 @@ import type { Box, PixelFormat } from '@dytrack/core';
 export type PolicySpec =
   /** The DyTrack rule: stop at exit k when its terminating score reaches `thresholds[k]`. */
   | { readonly kind: 'threshold'; readonly thresholds: readonly number[] }
-  /** Always stop at exit `exit` (a static baseline). */
+  /** Always stop at exit `exit` (a fixed-depth baseline: no early-exit decision). */
   | { readonly kind: 'fixed-depth'; readonly exit: number }
   /** Stop at the first exit whose score-map peak reaches `threshold`. */
   | { readonly kind: 'confidence'; readonly threshold: number }

@@ -17,7 +17,7 @@ Options:
   --sequences N        validation sequences (default 16)
   --retain R           share of the full-depth AUC to keep (default 0.985)
   --candidates A,B,..  thresholds to try (default 0.3,0.4,0.5,0.55,...,0.9)
-  --eval-sequences N   held-out procedural sequences of the re-evaluation (default 8; 0 skips)
+  --eval-sequences N   held-out procedural sequences of the re-evaluation (default 32; 0 skips)
   --eval-dataset DIR   also re-evaluate on this dataset (repeatable)
   --dry-run            print the choice, write nothing
 
@@ -56,7 +56,7 @@ export const calibrateCommand: Command = {
       candidates = values.candidates.split(',').map((x) => Number(x.trim()));
       if (candidates.length === 0 || candidates.some((t) => !(t >= 0 && t <= 1))) throw new UsageError(`--candidates must be thresholds in [0, 1], got "${values.candidates}"`);
     }
-    const evalSequences = numberOption(values['eval-sequences'], 'eval-sequences', 8);
+    const evalSequences = numberOption(values['eval-sequences'], 'eval-sequences', 32);
     if (!Number.isInteger(evalSequences) || evalSequences < 0) throw new UsageError(`--eval-sequences must be a non-negative integer, got ${values['eval-sequences']}`);
     const model = await loadModelDirectory(dir);
     const calibration = await calibrateThresholds(model, {

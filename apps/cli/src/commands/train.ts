@@ -55,7 +55,7 @@ Options:
   --no-worker          prepare batches on the main thread
   --fp16               store exported weights as float16
   --export DIR         where the model goes (default OUT/model)
-  --eval-sequences N   held-out procedural sequences evaluated at the end (default 8; 0 skips)
+  --eval-sequences N   held-out procedural sequences evaluated at the end (default 32; 0 skips)
   --eval-dataset DIR   also evaluate on this dataset (repeatable)
   --no-eval            skip the evaluation
 
@@ -166,7 +166,7 @@ export const trainCommand: Command = {
       const ignored = readSafetensors(bytes).tensors.size - initialWeights.size;
       if (ignored > 0) io.stderr.write(`--init-from: ignored ${ignored} tensors of ${values['init-from']} that are not parameters of this architecture (optimizer state, removed heads)\n`);
     }
-    const evalSequences = int(values['eval-sequences'], 'eval-sequences', 8, 0);
+    const evalSequences = int(values['eval-sequences'], 'eval-sequences', 32, 0);
     const evalDatasets = (values['eval-dataset'] ?? []).map((d) => resolve(io.cwd, d));
     const tty = io.stderr.isTTY === true;
     let lastPrinted = 0;
