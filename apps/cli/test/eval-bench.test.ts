@@ -55,6 +55,14 @@ describe('dytrack eval', () => {
     const json = JSON.parse(await readFile(path.join(dir, 'ev', 'results.json'), 'utf8'));
     expect(json.trackers.map((t: { name: string }) => t.name)).toEqual(['dytrack[threshold]', 'dytrack[fixed:0]', 'static', 'opencv-mil']);
     expect(json.trackers[0].successCurve).toHaveLength(21);
+    // Where the AUC goes: the breakdown table and its JSON.
+    expect(stdout).toMatch(/^tracker\s+lost %\s+seqs losing\s+held IoU\s+held centre err\s+held scale err %$/m);
+    const staticBreakdown = json.trackers[2].breakdown;
+    expect(staticBreakdown.sequences).toBe(2);
+    expect(staticBreakdown.lostFrames).toBeGreaterThanOrEqual(0);
+    expect(staticBreakdown.lostFrames).toBeLessThanOrEqual(100);
+    expect(staticBreakdown.heldIoU).toBeGreaterThan(0);
+    expect(staticBreakdown.heldIoU).toBeLessThanOrEqual(1);
     expect(json.trackers[2].sequences.map((s: { name: string }) => s.name)).toEqual(['synthetic-900000100', 'synthetic-900000101']);
     const results = await readFile(path.join(dir, 'ev', 'results', 'opencv-mil', 'synthetic-900000101.txt'), 'utf8');
     expect(results.trim().split('\n')).toHaveLength(16);

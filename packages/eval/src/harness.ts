@@ -3,7 +3,7 @@ import path from 'node:path';
 import { InvalidArgumentError, InvalidBoxError, type Box, type ImageFrame } from '@dytrack/core';
 import { DatasetFormatError, formatBoxFile, parseBoxFile } from './box-file.js';
 import type { Sequence } from './dataset.js';
-import { aggregateScores, scoreSequence, sequenceErrors, type AggregateScore, type SequenceScore } from './metrics.js';
+import { aggregateScores, failureBreakdown, scoreSequence, sequenceErrors, type AggregateScore, type FailureBreakdown, type SequenceScore } from './metrics.js';
 
 /**
  * What the harness needs from a tracker, OpenCV style. A DyTrack `Tracker`
@@ -167,6 +167,8 @@ export interface TrackerEvaluation {
   readonly score: AggregateScore;
   /** Per-sequence curves, in the order of the sequences. */
   readonly perSequence: readonly { readonly sequence: string; readonly score: SequenceScore }[];
+  /** Lost versus held frames, and how well held frames are measured. */
+  readonly breakdown: FailureBreakdown;
   /** Speed, when the tracker was run here (absent when scoring existing results). */
   readonly speed: SpeedSummary | undefined;
   /** The runs (boxes and timings), when the tracker was run here. */
@@ -174,14 +176,17 @@ export interface TrackerEvaluation {
 }
 
 /** Scores one tracker's predictions against sequences (DESIGN section 6 rules). */
-export function scorePredictions(sequences: readonly Sequence[], predictions: ReadonlyMap<string, readonly Box[]>): { score: AggregateScore; perSequence: { sequence: string; score: SequenceScore }[] } {
-  const perSequence = sequences.map((seq) => {
+export function scorePredictions(
+  sequences: readonly Sequence[],
+  predictions: ReadonlyMap<string, readonly Box[]>,
+): { score: AggregateScore; perSequence: { sequence: string; score: SequenceScore }[]; breakdown: FailureBreakdown } {
+  const errors = sequences.map((seq) => {
     const boxes = predictions.get(seq.name);
     if (boxes === undefined) throw new InvalidArgumentError(`no predictions for sequence ${seq.name}`);
-    const errors = sequenceErrors({ predictions: boxes, truth: seq.groundTruth, ...(seq.absent === undefined ? {} : { absent: seq.absent }), name: seq.name });
-    return { sequence: seq.name, score: scoreSequence(errors) };
+    return sequenceErrors({ predictions: boxes, truth: seq.groundTruth, ...(seq.absent === undefined ? {} : { absent: seq.absent }), name: seq.name });
   });
-  return { score: aggregateScores(perSequence.map((p) => p.score)), perSequence };
+  const perSequence = sequences.map((seq, k) => ({ sequence: seq.name, score: scoreSequence(errors[k]!) }));
+  return { score: aggregateScores(perSequence.map((p) => p.score)), perSequence, breakdown: failureBreakdown(errors) };
 }
 
 /** Options of {@link evaluateTrackers}. */
@@ -216,8 +221,8 @@ export async function evaluateTrackers(entries: readonly TrackerEntry[], sequenc
       }
     }
     const predictions = new Map(runs.map((r) => [r.sequence, r.boxes] as const));
-    const { score, perSequence } = scorePredictions(sequences, predictions);
-    out.push({ tracker: entry.name, score, perSequence, speed: summarizeSpeed(runs, options.warmup ?? 3), runs });
+    const { score, perSequence, breakdown } = scorePredictions(sequences, predictions);
+    out.push({ tracker: entry.name, score, perSequence, breakdown, speed: summarizeSpeed(runs, options.warmup ?? 3), runs });
   }
   return out;
 }

@@ -10,7 +10,7 @@
 export type { ParseBoxFileOptions } from './box-file.js';
 export { DatasetFormatError, parseBoxFile, parseFlagFile, formatBoxFile } from './box-file.js';
 
-export type { SequenceErrors, SequenceErrorsInput, SequenceScore, MetricSummary, AggregateScore } from './metrics.js';
+export type { SequenceErrors, SequenceErrorsInput, SequenceScore, MetricSummary, AggregateScore, FailureBreakdown } from './metrics.js';
 export {
   OVERLAP_THRESHOLDS,
   CENTER_THRESHOLDS,
@@ -22,6 +22,8 @@ export {
   scoreSequence,
   summarizeCurves,
   aggregateScores,
+  failureBreakdown,
+  LOSING_SEQUENCE_SHARE,
 } from './metrics.js';
 
 export type { DatasetFormat, Sequence, FileSequence, Dataset, OpenDatasetOptions } from './dataset.js';
@@ -49,4 +51,4 @@ export type { OperatingPoint, SweepOptions, SweepResult } from './sweep.js';
 export { runSweep, sweepPlotSvg } from './sweep.js';
 
 export type { ReportFiles } from './report.js';
-export { formatResultsTable, evaluationsToJson, writeEvaluationReport } from './report.js';
+export { formatResultsTable, formatBreakdownTable, evaluationsToJson, writeEvaluationReport } from './report.js';

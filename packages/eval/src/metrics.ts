@@ -53,6 +53,8 @@ export interface SequenceErrors {
   readonly normalizedCenter: Float64Array;
   /** Frames with a valid truth box and a present target. */
   readonly valid: Uint8Array;
+  /** `ln(√(w·h) / √(w*·h*))` of prediction against truth per frame (the box's scale error); NaN where not valid. */
+  readonly logScale: Float64Array;
 }
 
 /** Inputs of {@link sequenceErrors}. */
@@ -118,6 +120,7 @@ export function sequenceErrors(input: SequenceErrorsInput): SequenceErrors {
   const center = new Float64Array(n);
   const normalizedCenter = new Float64Array(n);
   const valid = new Uint8Array(n);
+  const logScale = new Float64Array(n).fill(Number.NaN);
   for (let i = 0; i < n; i++) {
     const t = truth[i]!;
     const p = pred[i]!;
@@ -130,13 +133,82 @@ export function sequenceErrors(input: SequenceErrorsInput): SequenceErrors {
       overlap[i] = iouInclusive(p, t);
       center[i] = centerError(p, t);
       normalizedCenter[i] = normalizedCenterError(p, t);
+      logScale[i] = 0.5 * Math.log((p.width * p.height) / (t.width * t.height));
     } else {
       overlap[i] = -1;
       center[i] = Number.POSITIVE_INFINITY;
       normalizedCenter[i] = isAbsent ? Number.POSITIVE_INFINITY : -1;
     }
   }
-  return { overlap, center, normalizedCenter, valid };
+  return { overlap, center, normalizedCenter, valid, logScale };
+}
+
+/**
+ * Where a tracker's AUC goes: losing the target versus measuring it poorly. Frame 0 (the
+ * given box) and frames without a valid, present truth are left out; the rest are "lost"
+ * (IoU 0: the box does not touch the target) or "held" (IoU > 0).
+ */
+export interface FailureBreakdown {
+  /** Lost frames, percent of all counted frames. */
+  readonly lostFrames: number;
+  /** Sequences where at least {@link LOSING_SEQUENCE_SHARE} of the counted frames are lost. */
+  readonly sequencesLosing: number;
+  /** Sequences considered. */
+  readonly sequences: number;
+  /** Median normalised centre error (pytracking's: by the truth's width and height) on held frames. */
+  readonly heldCenterError: number;
+  /** Median scale error on held frames, percent: `100·(e^m − 1)`, `m` the median of `|ln(√(wh) / √(w*h*))|`. */
+  readonly heldScaleError: number;
+  /** Mean IoU on held frames. */
+  readonly heldIoU: number;
+}
+
+/** Share of lost frames from which a sequence counts as losing the target (0.1). */
+export const LOSING_SEQUENCE_SHARE = 0.1;
+
+function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  values.sort((a, b) => a - b);
+  const m = values.length >> 1;
+  return values.length % 2 === 1 ? values[m]! : 0.5 * (values[m - 1]! + values[m]!);
+}
+
+/** The {@link FailureBreakdown} of a tracker over sequences (their {@link sequenceErrors}). */
+export function failureBreakdown(sequences: readonly SequenceErrors[]): FailureBreakdown {
+  if (sequences.length === 0) throw new InvalidArgumentError('failureBreakdown needs at least one sequence');
+  let counted = 0;
+  let lost = 0;
+  let losing = 0;
+  let iouSum = 0;
+  const center: number[] = [];
+  const scale: number[] = [];
+  for (const e of sequences) {
+    let seqCounted = 0;
+    let seqLost = 0;
+    for (let i = 1; i < e.overlap.length; i++) {
+      if (e.valid[i] !== 1) continue;
+      seqCounted++;
+      if (e.overlap[i]! <= 0) {
+        seqLost++;
+        continue;
+      }
+      iouSum += e.overlap[i]!;
+      center.push(e.normalizedCenter[i]!);
+      scale.push(Math.abs(e.logScale[i]!));
+    }
+    counted += seqCounted;
+    lost += seqLost;
+    if (seqCounted > 0 && seqLost >= LOSING_SEQUENCE_SHARE * seqCounted) losing++;
+  }
+  const held = counted - lost;
+  return {
+    lostFrames: counted === 0 ? Number.NaN : (100 * lost) / counted,
+    sequencesLosing: losing,
+    sequences: sequences.length,
+    heldCenterError: median(center),
+    heldScaleError: 100 * (Math.exp(median(scale)) - 1),
+    heldIoU: held === 0 ? Number.NaN : iouSum / held,
+  };
 }
 
 /** Curves and summary numbers of one sequence (fractions in [0, 1]). */

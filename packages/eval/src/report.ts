@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeResults, type TrackerEvaluation } from './harness.js';
-import { OVERLAP_THRESHOLDS, summarizeCurves } from './metrics.js';
+import { OVERLAP_THRESHOLDS, summarizeCurves, type FailureBreakdown } from './metrics.js';
 import { precisionPlotSvg, successPlotSvg, svgToPng } from './plots.js';
 
 const fmt = (v: number | undefined, digits = 1): string => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(v >= 1000 ? 0 : digits));
@@ -29,6 +29,23 @@ export function formatResultsTable(evaluations: readonly TrackerEvaluation[]): s
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+/**
+ * Where each tracker's AUC goes ({@link FailureBreakdown}): lost frames (the box does not touch
+ * the target) and sequences that lose it, then on the frames it holds the mean IoU, median
+ * normalised centre error and median scale error. Low AUC with few lost frames means a poor
+ * box; with many, a tracker that drifts off or jumps to something else.
+ */
+export function formatBreakdownTable(evaluations: readonly TrackerEvaluation[]): string {
+  const header = ['tracker', 'lost %', 'seqs losing', 'held IoU', 'held centre err', 'held scale err %'];
+  const rows = evaluations.map((e) => {
+    const b = e.breakdown;
+    return [e.tracker, fmt(b.lostFrames), `${b.sequencesLosing}/${b.sequences}`, fmt(b.heldIoU, 2), fmt(b.heldCenterError, 3), fmt(b.heldScaleError)];
+  });
+  const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k]!.length)));
+  const line = (cells: readonly string[]): string => cells.map((c, k) => (k === 0 ? c.padEnd(widths[k]!) : c.padStart(widths[k]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
 /** A JSON-ready summary of evaluations (curves included). */
 export function evaluationsToJson(evaluations: readonly TrackerEvaluation[], meta: Record<string, unknown> = {}): unknown {
   return {
@@ -44,6 +61,7 @@ export function evaluationsToJson(evaluations: readonly TrackerEvaluation[], met
       fps: e.speed?.fps ?? null,
       networkFps: e.speed?.networkFps ?? null,
       meanStages: e.speed?.meanStages ?? null,
+      breakdown: e.breakdown,
       successCurve: Array.from(e.score.successCurve),
       precisionCurve: Array.from(e.score.precisionCurve),
       normPrecisionCurve: Array.from(e.score.normPrecisionCurve),

@@ -10,6 +10,7 @@ import {
   NORM_CENTER_THRESHOLDS,
   scoreSequence,
   sequenceErrors,
+  failureBreakdown,
 } from '../src/index.js';
 
 const box = (x: number, y: number, width: number, height: number): Box => ({ x, y, width, height });
@@ -156,5 +157,35 @@ describe('sequence scoring (DESIGN 6)', () => {
     const agg = aggregateScores([shortSeq, longSeq]);
     expect(agg.auc).toBeCloseTo((100 * 20) / 21 / 2 + (100 * 0.1 * 20) / 21 / 2, 12);
     expect(agg.sequences).toBe(2);
+  });
+});
+
+describe('failure breakdown: lost versus held frames', () => {
+  const truth: Box = { x: 10, y: 10, width: 20, height: 10 };
+  it('counts frames whose box misses the target, and measures the held ones', () => {
+    const a = sequenceErrors({
+      truth: [truth, truth, truth, truth, truth],
+      predictions: [
+        { x: 0, y: 0, width: 1, height: 1 }, // frame 0: replaced by the truth, left out
+        truth, // held: IoU 1, centre 0, scale 0
+        { x: 15, y: 10, width: 20, height: 10 }, // held: shifted a quarter width
+        { x: 10, y: 10, width: 40, height: 20 }, // held: twice the size
+        { x: 100, y: 100, width: 20, height: 10 }, // lost
+      ],
+    });
+    const b = sequenceErrors({ truth: [truth, truth, { ...truth, width: 0 }], predictions: [truth, truth, truth] }); // one counted frame, held
+    const r = failureBreakdown([a, b]);
+    expect(r.sequences).toBe(2);
+    expect(r.lostFrames).toBeCloseTo(100 / 5, 12); // 1 lost of 4 + 1 counted frames
+    expect(r.sequencesLosing).toBe(1); // a: 1 of 4 >= 10%; b: none
+    // Held frames: a's three and b's one. Centre errors (pytracking-normalised): 0, 0.25, ~0.71, 0: median 0.125.
+    expect(r.heldCenterError).toBeCloseTo((0 + a.normalizedCenter[2]!) / 2, 12);
+    // |ln scale|: 0, 0, ln 2, 0 -> median 0.
+    expect(r.heldScaleError).toBeCloseTo(0, 12);
+    expect(a.logScale[3]).toBeCloseTo(Math.log(2), 12);
+    expect(Number.isNaN(b.logScale[2]!)).toBe(true);
+    const heldIous = [1, a.overlap[2]!, a.overlap[3]!, 1];
+    expect(r.heldIoU).toBeCloseTo(heldIous.reduce((s, v) => s + v) / 4, 12);
+    expect(() => failureBreakdown([])).toThrow(InvalidArgumentError);
   });
 });

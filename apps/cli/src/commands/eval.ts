@@ -4,7 +4,9 @@ import {
   createStaticTracker,
   createSyntheticSequence,
   evaluateTrackers,
+  formatBreakdownTable,
   formatResultsTable,
+  LOSING_SEQUENCE_SHARE,
   openCvTrackerEntry,
   openDataset,
   readResults,
@@ -201,8 +203,8 @@ async function scoreExistingResults(resultsDir: string, sequences: readonly Sequ
   const out: TrackerEvaluation[] = [];
   for (const [name, dir] of trackers) {
     const predictions = await readResults(dir, sequences);
-    const { score, perSequence } = scorePredictions(sequences, predictions);
-    out.push({ tracker: name, score, perSequence, speed: undefined, runs: undefined });
+    const { score, perSequence, breakdown } = scorePredictions(sequences, predictions);
+    out.push({ tracker: name, score, perSequence, breakdown, speed: undefined, runs: undefined });
   }
   return out;
 }
@@ -261,7 +263,9 @@ export const evalCommand: Command = {
     }
     const files = await writeEvaluationReport(out, evaluations, meta);
     io.stdout.write(`${formatResultsTable(evaluations)}\n\n`);
-    io.stdout.write(`AUC: mean of the success rate at IoU > 0, 0.05, ..., 1 (x100); P@20: centre error <= 20 px; NP@.20: normalised centre error <= 0.20\n`);
+    io.stdout.write(`AUC: mean of the success rate at IoU > 0, 0.05, ..., 1 (x100); P@20: centre error <= 20 px; NP@.20: normalised centre error <= 0.20\n\n`);
+    io.stdout.write(`${formatBreakdownTable(evaluations)}\n\n`);
+    io.stdout.write(`lost: frames whose box does not touch the target (IoU 0); a sequence is losing from ${100 * LOSING_SEQUENCE_SHARE}% lost frames; held: the other frames (frame 0 left out)\n`);
     io.stdout.write(`wrote ${files.json}, ${files.successSvg}, ${files.precisionSvg}${files.successPng ? `, ${files.successPng}, ${files.precisionPng}` : ''}${files.resultsDirs.length > 0 ? `, ${path.join(out, 'results')}/` : ''}\n`);
     if (files.pngError !== undefined) io.stderr.write(`PNG plots skipped: ${files.pngError}\n`);
     return 0;
