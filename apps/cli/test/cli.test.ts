@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSyntheticSequence, writeOtbSequence } from '@dytrack/eval';
 import { dytrack, exportSmallModel } from './helpers.js';
+import { defaultOutputName } from '../src/commands/track.js';
 
 const hasFfmpeg = spawnSync('ffmpeg', ['-version']).status === 0;
 let dir: string;
@@ -172,6 +173,44 @@ describe('dytrack track: bad input', () => {
       const skipped = lines(join(out, 'frames.jsonl')).map((l) => JSON.parse(l)).filter((f) => f.skipped);
       expect(skipped.map((f) => f.name)).toEqual(['0005.png']);
     });
+  });
+});
+
+describe('dytrack track: frames of another size, negative --init values, output names', () => {
+  let mixed: string;
+  beforeAll(async () => {
+    // The same sequence, with frame 0006 from a sequence of another size.
+    mixed = join(dir, 'mixed');
+    mkdirSync(mixed);
+    for (const f of readdirSync(join(seq, 'img'))) copyFileSync(join(seq, 'img', f), join(mixed, f));
+    const small = join(dir, 'small');
+    await writeOtbSequence(createSyntheticSequence({ seed: 12, length: 7, width: 80, height: 60 }), small, { imageFormat: 'png' });
+    copyFileSync(join(small, 'img', '0006.png'), join(mixed, '0006.png'));
+  });
+
+  it('a frame of another size stops the run, naming the file and both sizes; --on-error skip goes on', async () => {
+    const stop = await dytrack(['track', mixed, '--init', initArg(), '--model', model, '--out', join(dir, 'out-mixed-stop')]);
+    expect(stop.code).toBe(1);
+    expect(stop.stderr).toMatch(/0006\.png: 80x60, but the first frame is 160x120/);
+    expect(lines(join(dir, 'out-mixed-stop', 'boxes.txt'))).toHaveLength(5);
+    const skip = await dytrack(['track', mixed, '--init', initArg(), '--model', model, '--out', join(dir, 'out-mixed-skip'), '--on-error', 'skip']);
+    expect(skip.code).toBe(0);
+    expect(skip.stderr).toMatch(/skipping 0006\.png/);
+    expect(lines(join(dir, 'out-mixed-skip', 'boxes.txt'))).toHaveLength(FRAMES);
+  });
+
+  it('a negative --init value says to attach it with =', async () => {
+    const run = await dytrack(['track', seq, '--init', '-5,10,40,30', '--model', model]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/--init: a value starting with '-' must be attached with '='/);
+  });
+
+  it('names the output folder after the video or the sequence', () => {
+    expect(defaultOutputName('/data/clip.mp4')).toBe('clip');
+    expect(defaultOutputName('/data/OTB/Crossing/img/')).toBe('Crossing');
+    expect(defaultOutputName('/data/frames')).toBe('frames');
+    expect(defaultOutputName('notes.v2')).toBe('notes.v2');
   });
 });
 

@@ -24,6 +24,7 @@ export function validateSchedule(s: LearningRateSchedule): LearningRateSchedule 
   if (!Number.isInteger(s.totalSteps) || s.totalSteps < 1) throw new InvalidArgumentError(`totalSteps must be a positive integer, got ${s.totalSteps}`);
   const w = s.warmupSteps ?? 0;
   if (!Number.isInteger(w) || w < 0) throw new InvalidArgumentError(`warmupSteps must be a non-negative integer, got ${w}`);
+  if (w > s.totalSteps) throw new InvalidArgumentError(`warmupSteps (${w}) must not exceed totalSteps (${s.totalSteps})`);
   if (s.decay !== undefined && !['cosine', 'step', 'constant'].includes(s.decay)) throw new InvalidArgumentError(`decay must be cosine, step or constant, got ${String(s.decay)}`);
   return s;
 }

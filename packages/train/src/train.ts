@@ -184,6 +184,9 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const log = options.onLog ?? (() => {});
   if (!Number.isInteger(totalSteps) || totalSteps < 1) throw new InvalidArgumentError(`steps must be a positive integer, got ${totalSteps}`);
   if (!Number.isInteger(seed)) throw new InvalidArgumentError(`seed must be an integer, got ${seed}`);
+  if (options.stopAfter !== undefined && (!Number.isInteger(options.stopAfter) || options.stopAfter < 1 || options.stopAfter > totalSteps)) {
+    throw new InvalidArgumentError(`stopAfter must be an integer in 1..${totalSteps} (the schedule's steps), got ${options.stopAfter}`);
+  }
   const schedule = validateSchedule({
     baseLr: options.lr ?? 4e-4,
     totalSteps,

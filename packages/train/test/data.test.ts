@@ -9,6 +9,7 @@ import {
   flipBox,
   jitterBox,
   learningRateAt,
+  validateSchedule,
   PairSampler,
   parseDataSources,
   type BatchBuffers,
@@ -30,6 +31,10 @@ describe('schedule', () => {
     expect(learningRateAt(s, 10)).toBeCloseTo(1e-3, 12);
     expect(learningRateAt(s, 55)).toBeCloseTo(1e-3 * (0.01 + 0.99 * 0.5), 12);
     expect(learningRateAt(s, 100)).toBeCloseTo(1e-5, 12);
+  });
+  it('rejects a warm-up longer than the schedule', () => {
+    expect(() => validateSchedule({ baseLr: 1e-3, totalSteps: 2, warmupSteps: 300 })).toThrow(/warmupSteps \(300\) must not exceed totalSteps \(2\)/);
+    expect(validateSchedule({ baseLr: 1e-3, totalSteps: 2, warmupSteps: 2 }).warmupSteps).toBe(2);
   });
   it('step decay drops by the factor at the given fraction', () => {
     const d = { ...s, decay: 'step' as const, stepAt: [0.5], stepFactor: 0.1 };

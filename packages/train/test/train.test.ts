@@ -106,6 +106,8 @@ describe('trainModel', () => {
 
     // A resume with other settings is refused.
     await expect(trainModel({ ...base, outDir: split, seed: 5, lr: 5e-4, resume: true, evaluation: false })).rejects.toThrow(/other settings/);
+    // Stopping after the schedule's end is a mistake, not a no-op.
+    await expect(trainModel({ ...base, outDir: await tempDir(), seed: 5, stopAfter: 99, evaluation: false })).rejects.toThrow(/stopAfter must be an integer in 1\.\.4/);
 
     // The export: a loadable model directory whose manifest records how it was made and how it scores.
     const model = await loadModelDirectory(full.exportDir!);

@@ -27,8 +27,8 @@ ${trackingHelp}
   --out DIR            where to write sweep.json and sweep.svg/png (default bench-out)
 
 Examples:
-  dytrack bench --model models/tiny --synthetic 5 --sweep
-  dytrack bench --model models/tiny --dataset ../shared/data/sequences --policy threshold --policy fixed:0
+  dytrack bench --model runs/tiny/model --synthetic 5 --sweep
+  dytrack bench --model runs/tiny/model --dataset ../shared/data/sequences --policy threshold --policy fixed:0
 `;
 
 function table(results: readonly SweepResult[]): string {

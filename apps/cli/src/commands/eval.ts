@@ -59,8 +59,8 @@ Output:
 
 Examples:
   dytrack eval --dataset ../shared/data/sequences --tracker static --tracker opencv-mil
-  dytrack eval --dataset ~/LaSOT --format lasot --model models/tiny --policy threshold --policy fixed:1
-  dytrack eval --synthetic 10 --model models/tiny
+  dytrack eval --dataset ~/LaSOT --format lasot --model runs/tiny/model --policy threshold --policy fixed:1
+  dytrack eval --synthetic 10 --model runs/tiny/model
   dytrack eval --results ~/pytracking/results --dataset ~/OTB100
 `;
 
@@ -194,7 +194,13 @@ export function createProgressBar(io: CliIO): { update(e: ProgressEvent, extra?:
 
 async function scoreExistingResults(resultsDir: string, sequences: readonly Sequence[]): Promise<TrackerEvaluation[]> {
   const { readdir, stat } = await import('node:fs/promises');
-  const names = (await readdir(resultsDir)).sort();
+  let names: string[];
+  try {
+    names = (await readdir(resultsDir)).sort();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`--results ${resultsDir}: ${code === 'ENOENT' ? 'no such directory' : code === 'ENOTDIR' ? 'not a directory' : (error as Error).message}`);
+  }
   const dirs: string[] = [];
   for (const n of names) if ((await stat(path.join(resultsDir, n))).isDirectory()) dirs.push(n);
   // Either one tracker's directory (SEQUENCE.txt files) or a directory of tracker directories.

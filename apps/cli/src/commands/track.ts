@@ -1,5 +1,5 @@
 import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { DyTrackError, type Box, type FrameResult } from '@dytrack/core';
 import { createTracker } from '@dytrack/tracker';
 import { composeStrip, createVideoWriter, drawBox, drawText, openFrameSource, toRgbImage, type RgbImage, type VideoWriter } from '@dytrack/media';
@@ -41,7 +41,8 @@ frame, written as it goes, so a stopped run keeps what it did) and OUT/summary.j
 
 Options:
   --init x,y,w,h      the target's box in the first frame, in pixels (required)
-  --out DIR           where results go (default: ./dytrack-track/<input name>)
+  --out DIR           where results go (default: ./dytrack-track/<input name>: a video's name
+                      without its extension; for an OTB img/ folder, the sequence's name)
 ${trackingHelp}
   --annotate          also write OUT/annotated/NNNNN.png and OUT/strip.png
   --video FILE        also write an annotated video (needs ffmpeg)
@@ -75,7 +76,7 @@ Examples:
     const backend = openBackend(values.threads);
     const tracker = await createTracker({ backend, model, exitPolicy });
 
-    const out = resolve(io.cwd, values.out ?? join('dytrack-track', basename(input)));
+    const out = resolve(io.cwd, values.out ?? join('dytrack-track', defaultOutputName(input)));
     mkdirSync(out, { recursive: true });
     if (values.annotate) mkdirSync(join(out, 'annotated'), { recursive: true });
     const boxesFile = createWriteStream(join(out, 'boxes.txt'));
@@ -91,19 +92,25 @@ Examples:
     let failure: Error | undefined;
     const progress = values.json ? undefined : createProgress(io.stderr, 'tracking', source.length);
     try {
+      let firstSize: { width: number; height: number } | undefined;
       for await (const entry of source.entries()) {
         frames += 1;
-        if (entry.error) {
+        // A frame of another size than the first is as unusable as a corrupt one: the crops
+        // are in the first frame's coordinates.
+        const error = entry.error ?? sizeMismatch(entry.name, entry.frame, firstSize);
+        if (error || !entry.frame) {
+          const reason = error ?? new Error(`${entry.name}: no frame`);
           if (entry.index === 0 || onError === 'stop') {
-            failure = entry.error;
+            failure = reason;
             break;
           }
           skipped += 1;
-          io.stderr.write(`\nskipping ${entry.name}: ${entry.error.message}\n`);
+          io.stderr.write(`\nskipping ${entry.name}: ${reason.message}\n`);
           await writeLine(boxesFile, formatBoxLine(lastBox));
-          await writeLine(framesFile, JSON.stringify({ frame: entry.index, name: entry.name, skipped: true, error: entry.error.message, box: lastBox }));
+          await writeLine(framesFile, JSON.stringify({ frame: entry.index, name: entry.name, skipped: true, error: reason.message, box: lastBox }));
           continue;
         }
+        firstSize ??= { width: entry.frame.width, height: entry.frame.height };
         let result: FrameResult | undefined;
         if (entry.index === 0) {
           await tracker.init(entry.frame, initBox);
@@ -151,3 +158,23 @@ Examples:
     return 0;
   },
 };
+
+/**
+ * The default output folder name for an input: a video's base name without its extension
+ * (`clip.mp4` -> `clip`), the sequence's folder for an OTB `img/` frames folder
+ * (`Crossing/img` -> `Crossing`), otherwise the input's base name.
+ */
+export function defaultOutputName(input: string): string {
+  const trimmed = input.replace(/[\\/]+$/, '');
+  const name = basename(trimmed);
+  if (name === 'img' || name === 'imgs') return basename(dirname(trimmed)) || name;
+  const ext = extname(name);
+  return ext.length > 1 && VIDEO_EXTENSIONS.has(ext.toLowerCase()) ? name.slice(0, -ext.length) : name;
+}
+
+function sizeMismatch(name: string, frame: { width: number; height: number } | undefined, first: { width: number; height: number } | undefined): Error | undefined {
+  if (!frame || !first || (frame.width === first.width && frame.height === first.height)) return undefined;
+  return new Error(`${name}: ${frame.width}x${frame.height}, but the first frame is ${first.width}x${first.height}; every frame must have one size`);
+}
+
+const VIDEO_EXTENSIONS = new Set(['.mp4', '.mkv', '.webm', '.avi', '.mov', '.m4v', '.mpg', '.mpeg', '.ogv']);
