@@ -58,6 +58,8 @@ export interface TrainOptions {
   readonly searchJitter?: BoxJitter;
   /** Template-crop jitter (default {@link DEFAULT_TEMPLATE_JITTER}). */
   readonly templateJitter?: BoxJitter;
+  /** Consecutive samples of a batch that share a sequence (default 1; see `SamplerOptions.pairsPerSequence`). */
+  readonly pairsPerSequence?: number;
   /** Write a checkpoint every this many steps (default 100) and at the end. */
   readonly checkpointEvery?: number;
   /** Resume from `outDir/checkpoint.safetensors` when it exists (default false). */
@@ -206,6 +208,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     ...(options.augmentation ? { augmentation: options.augmentation } : {}),
     ...(options.searchJitter ? { searchJitter: options.searchJitter } : {}),
     ...(options.templateJitter ? { templateJitter: options.templateJitter } : {}),
+    ...(options.pairsPerSequence !== undefined && options.pairsPerSequence !== 1 ? { pairsPerSequence: options.pairsPerSequence } : {}),
   };
   const step = buildDyTrackTrainingStep(config, { batchSize: B, ...(options.loss ? { loss: options.loss } : {}), ...(options.optimizer ? { optimizer: options.optimizer } : {}) });
   const run = {
@@ -217,6 +220,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     loss: step.loss,
     optimizer: step.optimizer,
     augmentation: options.augmentation ?? 'default',
+    ...(sampler.pairsPerSequence ? { pairsPerSequence: sampler.pairsPerSequence } : {}),
     ...(options.init ? { init: options.init } : {}),
     ...(options.initialWeights ? { initialWeights: options.initialWeightsLabel ?? 'given' } : {}),
   };
@@ -316,6 +320,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       init: options.initialWeights ? `from ${options.initialWeightsLabel ?? 'given weights'}` : { positionEmbedding: 'sincos', queryKey: 'mimetic', ...options.init },
       searchJitter: options.searchJitter ?? 'default (centre 3, scale 0.25)',
       templateJitter: options.templateJitter ?? 'default (centre 0.1, scale 0.05)',
+      pairsPerSequence: options.pairsPerSequence ?? 1,
       finalLoss,
       finalSmoothedLoss: smoothed,
       trainSeconds,

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@dytrack/core';
-import { createRng } from '@dytrack/eval';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRng, writeOtbSequence, type Sequence } from '@dytrack/eval';
 import { small } from './helpers.js';
 import {
   allocateBatch,
@@ -96,6 +99,48 @@ describe('augmentation', () => {
 });
 
 describe('PairSampler', () => {
+  it('pairsPerSequence: consecutive samples share a sequence; 1 is the default, bit for bit', async () => {
+    // Two one-colour sequences (red, blue) in the OTB layout: a sample's colour says which it drew.
+    const root = await mkdtemp(join(tmpdir(), 'dytrack-pairs-'));
+    const solid = (name: string, rgb: [number, number, number]): Sequence => ({
+      name,
+      length: 4,
+      groundTruth: Array.from({ length: 4 }, () => ({ x: 20, y: 16, width: 24, height: 20 })),
+      absent: undefined,
+      frame: async () => ({ data: new Uint8Array(64 * 48 * 3).map((_, k) => rgb[k % 3]!), width: 64, height: 48, format: 'rgb' as const }),
+    });
+    await writeOtbSequence(solid('red', [220, 20, 20]), join(root, 'red'), { imageFormat: 'png' });
+    await writeOtbSequence(solid('blue', [20, 20, 220]), join(root, 'blue'), { imageFormat: 'png' });
+    const options: SamplerOptions = { model: small, sources: [{ kind: 'dataset', root }], seed: 3, batchSize: 8, augmentation: { flip: 0, grey: 0, colour: 0, blur: 0 } };
+    const colours = async (o: SamplerOptions, batch: number): Promise<string[]> => {
+      const buf = allocateBatch(small, o.batchSize);
+      await (await PairSampler.create(o)).fillBatch(batch, buf);
+      const plane = small.searchSize * small.searchSize;
+      // Red minus blue over the whole search crop (padding outside the frame weighs the same on both).
+      return Array.from({ length: o.batchSize }, (_, i) => {
+        let d = 0;
+        for (let k = 0; k < plane; k++) d += buf.searchImage[i * 3 * plane + k]! - buf.searchImage[i * 3 * plane + 2 * plane + k]!;
+        return d > 0 ? 'red' : 'blue';
+      });
+    };
+    let alone = 0;
+    for (let b = 0; b < 6; b++) {
+      const paired = await colours({ ...options, pairsPerSequence: 2 }, b);
+      for (let i = 0; i < 8; i += 2) expect(paired[i + 1]).toBe(paired[i]);
+      const single = await colours(options, b);
+      for (let i = 0; i < 8; i += 2) if (single[i + 1] !== single[i]) alone++;
+      // pairsPerSequence 1 is the default, exactly.
+      const x = allocateBatch(small, 8);
+      const y = allocateBatch(small, 8);
+      await (await PairSampler.create(options)).fillBatch(b, x);
+      await (await PairSampler.create({ ...options, pairsPerSequence: 1 })).fillBatch(b, y);
+      expect(x.searchImage).toEqual(y.searchImage);
+    }
+    expect(alone).toBeGreaterThan(0); // without sharing, neighbours do draw different sequences
+    await expect(PairSampler.create({ ...options, pairsPerSequence: 0 })).rejects.toThrow(/pairsPerSequence/);
+    await rm(root, { recursive: true, force: true });
+  });
+
   it('writes whole batches that depend only on (seed, batch)', async () => {
     const a = await PairSampler.create(samplerOptions);
     const b = await PairSampler.create(samplerOptions);

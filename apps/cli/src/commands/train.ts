@@ -44,6 +44,9 @@ Options:
                        supervised at every cell near the truth)
   --search-jitter C,S  search-crop jitter: centre C (the centre moves up to
                        C/2 x sqrt(w h)) and scale S (log-normal sigma); default 3,0.25 (OSTrack)
+  --pairs-per-sequence N  consecutive samples of a batch drawn from one sequence (default 1);
+                       2-4 halve the batch loader's work on generated data (it builds
+                       fewer sequences), so more of the CPU goes to the training step
   --init-from FILE     start from these weights (an earlier run's weights.safetensors or
                        checkpoint.safetensors): a fine-tuning phase with a fresh schedule;
                        parameters the file lacks (a new head) start from the random init
@@ -101,6 +104,7 @@ export const trainCommand: Command = {
       'no-recycling': { type: 'boolean', default: false },
       'size-conv-layers': { type: 'string' },
       'offset-input': { type: 'string' },
+      'pairs-per-sequence': { type: 'string' },
       threads: { type: 'string' },
       'checkpoint-every': { type: 'string' },
       resume: { type: 'boolean', default: false },
@@ -194,6 +198,7 @@ export const trainCommand: Command = {
       decay,
       ...(Object.keys(weights).length > 0 ? { loss: { weights } } : {}),
       ...(searchJitter ? { searchJitter } : {}),
+      ...(values['pairs-per-sequence'] !== undefined ? { pairsPerSequence: int(values['pairs-per-sequence'], 'pairs-per-sequence', 1, 1) } : {}),
       ...(initialWeights ? { initialWeights, initialWeightsLabel: values['init-from'] } : {}),
       threads: int(values.threads, 'threads', 2, 1),
       checkpointEvery: int(values['checkpoint-every'], 'checkpoint-every', 100, 1),
