@@ -215,18 +215,10 @@ export function featureMimicLoss(g: Graph, student: Value, teacher: Value, mask:
  * detached.
  */
 export function denseSizeLoss(g: Graph, sizeMap: Value, heatmap: Value, boxes: Value): Value {
-  sameGraph(g, [sizeMap, heatmap, boxes]);
-  const { batch, n } = scoreMapDims(heatmap, 'denseSizeLoss heatmap');
-  expectShape(sizeMap, [batch, 2, n, n], 'denseSizeLoss sizeMap');
-  expectShape(boxes, [batch, 4], 'denseSizeLoss boxes');
-  sameDType([sizeMap, heatmap, boxes], 'denseSizeLoss');
+  const batch = checkDenseInputs(g, 'denseSizeLoss', 'sizeMap', sizeMap, heatmap, boxes).batch;
   return g.scope('size_dense_loss', () => {
-    const heat = stopGradient(g, heatmap);
     const [, wh] = g.split(stopGradient(g, boxes), [2, 2], 1);
-    const err = g.reduceMean(g.abs(g.sub(sizeMap, g.reshape(wh, [batch, 2, 1, 1]))), [1], true); // [B, 1, n, n]
-    const num = g.reduceSum(g.mul(err, heat), [1, 2, 3], false);
-    const den = g.max(g.reduceSum(heat, [1, 2, 3], false), 1e-12);
-    return meanAll(g, g.div(num, den));
+    return heatWeightedL1(g, sizeMap, g.reshape(wh, [batch, 2, 1, 1]), heatmap);
   });
 }
 
@@ -236,24 +228,37 @@ export function denseSizeLoss(g: Graph, sizeMap: Value, heatmap: Value, boxes: V
  * detached.
  */
 export function denseOffsetLoss(g: Graph, offsetMap: Value, heatmap: Value, boxes: Value): Value {
-  sameGraph(g, [offsetMap, heatmap, boxes]);
-  const { batch, n } = scoreMapDims(heatmap, 'denseOffsetLoss heatmap');
-  expectShape(offsetMap, [batch, 2, n, n], 'denseOffsetLoss offsetMap');
-  expectShape(boxes, [batch, 4], 'denseOffsetLoss boxes');
-  sameDType([offsetMap, heatmap, boxes], 'denseOffsetLoss');
+  const { batch, n } = checkDenseInputs(g, 'denseOffsetLoss', 'offsetMap', offsetMap, heatmap, boxes);
   return g.scope('offset_dense_loss', () => {
-    const heat = stopGradient(g, heatmap);
     const [centre] = g.split(stopGradient(g, boxes), [2, 2], 1);
     // Each cell's own (ix, iy), channel-first like the offset map.
     const grid: number[] = [];
     for (let c = 0; c < 2; c++) for (let iy = 0; iy < n; iy++) for (let ix = 0; ix < n; ix++) grid.push(c === 0 ? ix : iy);
     const cells = g.constant(grid, [1, 2, n, n], offsetMap.dtype);
-    const target = g.sub(g.mul(g.reshape(centre, [batch, 2, 1, 1]), n), cells); // [B, 2, n, n]
-    const err = g.reduceMean(g.abs(g.sub(offsetMap, target)), [1], true); // [B, 1, n, n]
-    const num = g.reduceSum(g.mul(err, heat), [1, 2, 3], false);
-    const den = g.max(g.reduceSum(heat, [1, 2, 3], false), 1e-12);
-    return meanAll(g, g.div(num, den));
+    return heatWeightedL1(g, offsetMap, g.sub(g.mul(g.reshape(centre, [batch, 2, 1, 1]), n), cells), heatmap);
   });
+}
+
+/** Shapes and dtypes of a dense term's `[B, 2, n, n]` map, `[B, 1, n, n]` heat map and `[B, 4]` boxes. */
+function checkDenseInputs(g: Graph, loss: string, mapName: string, map: Value, heatmap: Value, boxes: Value): { batch: number; n: number } {
+  sameGraph(g, [map, heatmap, boxes]);
+  const dims = scoreMapDims(heatmap, `${loss} heatmap`);
+  expectShape(map, [dims.batch, 2, dims.n, dims.n], `${loss} ${mapName}`);
+  expectShape(boxes, [dims.batch, 4], `${loss} boxes`);
+  sameDType([map, heatmap, boxes], loss);
+  return dims;
+}
+
+/**
+ * Per sample `Σ_c heat_c · mean_k |map_kc - target_kc| / Σ_c heat_c` (k the two channels),
+ * then the mean over the batch; the heat map is detached, `target` broadcasts to the map.
+ */
+function heatWeightedL1(g: Graph, map: Value, target: Value, heatmap: Value): Value {
+  const heat = stopGradient(g, heatmap);
+  const err = g.reduceMean(g.abs(g.sub(map, target)), [1], true); // [B, 1, n, n]
+  const num = g.reduceSum(g.mul(err, heat), [1, 2, 3], false);
+  const den = g.max(g.reduceSum(heat, [1, 2, 3], false), 1e-12);
+  return meanAll(g, g.div(num, den));
 }
 
 /**

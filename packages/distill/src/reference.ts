@@ -358,22 +358,9 @@ export interface TrackingLossTerms<T> {
  * map is all zero contributes 0. `sizeMap` is `[B, 2, n, n]`, `heatmap` `[B, 1, n, n]`.
  */
 export function denseSizeLossReference(sizeMap: Numbers, heatmap: Numbers, boxes: Numbers, batch: number, mapSize: number): number {
-  const cells = mapSize * mapSize;
-  expectLength(sizeMap, batch * 2 * cells, 'size map');
-  expectLength(heatmap, batch * cells, 'heat map');
+  expectLength(sizeMap, batch * 2 * mapSize * mapSize, 'size map');
   expectLength(boxes, batch * 4, 'boxes');
-  let total = 0;
-  for (let b = 0; b < batch; b++) {
-    let num = 0;
-    let den = 0;
-    for (let c = 0; c < cells; c++) {
-      const h = heatmap[b * cells + c];
-      num += (h * (Math.abs(sizeMap[b * 2 * cells + c] - boxes[b * 4 + 2]) + Math.abs(sizeMap[b * 2 * cells + cells + c] - boxes[b * 4 + 3]))) / 2;
-      den += h;
-    }
-    total += num / Math.max(den, 1e-12);
-  }
-  return total / batch;
+  return heatWeightedL1Reference(sizeMap, heatmap, batch, mapSize, (b, k) => boxes[b * 4 + 2 + k]);
 }
 
 /**
@@ -387,21 +374,29 @@ export function denseSizeLossReference(sizeMap: Numbers, heatmap: Numbers, boxes
  */
 export function denseOffsetLossReference(offsetMap: Numbers, heatmap: Numbers, boxes: Numbers, batch: number, mapSize: number): number {
   const n = mapSize;
-  const cells = n * n;
-  expectLength(offsetMap, batch * 2 * cells, 'offset map');
-  expectLength(heatmap, batch * cells, 'heat map');
+  expectLength(offsetMap, batch * 2 * n * n, 'offset map');
   expectLength(boxes, batch * 4, 'boxes');
+  // Channel 0: cx·n - ix; channel 1: cy·n - iy.
+  return heatWeightedL1Reference(offsetMap, heatmap, batch, n, (b, k, ix, iy) => boxes[b * 4 + k] * n - (k === 0 ? ix : iy));
+}
+
+/**
+ * Per sample `Σ_c heat_c · (|map_0c - t_0| + |map_1c - t_1|) / 2 / Σ_c heat_c` with the target
+ * `t_k = target(b, k, ix, iy)` of cell `c = (ix, iy)`; the mean over the batch. A sample
+ * without heat contributes 0.
+ */
+function heatWeightedL1Reference(map: Numbers, heatmap: Numbers, batch: number, n: number, target: (b: number, k: number, ix: number, iy: number) => number): number {
+  const cells = n * n;
+  expectLength(heatmap, batch * cells, 'heat map');
   let total = 0;
   for (let b = 0; b < batch; b++) {
-    const tx = boxes[b * 4] * n;
-    const ty = boxes[b * 4 + 1] * n;
     let num = 0;
     let den = 0;
     for (let c = 0; c < cells; c++) {
       const h = heatmap[b * cells + c];
       const ix = c % n;
       const iy = (c - ix) / n;
-      num += (h * (Math.abs(offsetMap[b * 2 * cells + c] - (tx - ix)) + Math.abs(offsetMap[b * 2 * cells + cells + c] - (ty - iy)))) / 2;
+      num += (h * (Math.abs(map[b * 2 * cells + c] - target(b, 0, ix, iy)) + Math.abs(map[b * 2 * cells + cells + c] - target(b, 1, ix, iy)))) / 2;
       den += h;
     }
     total += num / Math.max(den, 1e-12);
