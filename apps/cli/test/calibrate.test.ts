@@ -64,4 +64,13 @@ describe('dytrack train options', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--init-from: cannot read no-such-weights\.safetensors \(ENOENT\)/);
   });
+
+  it('refuses a warm-up or --stop-after beyond --steps, naming the flags', async () => {
+    const warm = await run(['train', '--data', 'procedural', '--steps', '5', '--warmup', '50', '--out', 'run']);
+    expect(warm.code).toBe(2);
+    expect(warm.stderr).toMatch(/--warmup \(50\) must not exceed --steps \(5\)/);
+    const stop = await run(['train', '--data', 'procedural', '--steps', '5', '--stop-after', '9', '--out', 'run']);
+    expect(stop.code).toBe(2);
+    expect(stop.stderr).toMatch(/--stop-after \(9\) must not exceed --steps \(5\)/);
+  });
 });

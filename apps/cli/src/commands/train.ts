@@ -126,6 +126,9 @@ export const trainCommand: Command = {
       return n;
     };
     const steps = int(values.steps, 'steps', 0, 1);
+    // Checked here too so the message names the flags, not the library's options.
+    if (values.warmup !== undefined && Number(values.warmup) > steps) throw new UsageError(`--warmup (${values.warmup}) must not exceed --steps (${steps})`);
+    if (values['stop-after'] !== undefined && Number(values['stop-after']) > steps) throw new UsageError(`--stop-after (${values['stop-after']}) must not exceed --steps (${steps})`);
     const decay = values.decay ?? 'cosine';
     if (decay !== 'cosine' && decay !== 'step' && decay !== 'constant') throw new UsageError(`--decay must be cosine, step or constant, got "${decay}"`);
     let config;
