@@ -65,6 +65,12 @@ describe('dytrack train options', () => {
     expect(r.stderr).toMatch(/--init-from: cannot read no-such-weights\.safetensors \(ENOENT\)/);
   });
 
+  it('refuses a --min-visibility outside 0..1', async () => {
+    const r = await run(['train', '--data', 'procedural', '--steps', '5', '--min-visibility', '1.5', '--out', 'run']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--min-visibility must be a number from 0 to 1, got 1\.5/);
+  });
+
   it('refuses a warm-up or --stop-after beyond --steps, naming the flags', async () => {
     const warm = await run(['train', '--data', 'procedural', '--steps', '5', '--warmup', '50', '--out', 'run']);
     expect(warm.code).toBe(2);

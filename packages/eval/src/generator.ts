@@ -67,6 +67,13 @@ export interface SyntheticSequence extends Sequence {
    * (`width * height * 3` bytes) to render into a reused buffer.
    */
   renderFrame(index: number, out?: Uint8Array): ImageFrame;
+  /**
+   * Fraction (0 to 1) of the target's pixels in frame `index` that are not hidden by an
+   * object drawn over it (the occluder, a distractor passing in front). The truth box
+   * stays on a hidden target, so a trainer can skip frames whose box labels something
+   * it cannot see.
+   */
+  visibility(index: number): number;
 }
 
 interface ObjectTrack {
@@ -426,6 +433,52 @@ function crossingTrack(rng: Rng, n: number, target: ObjectTrack, sprite: Sprite,
 
 // ---- rendering -------------------------------------------------------------
 
+/**
+ * Whether object `o` covers pixel (x, y) in frame `t`: the nearest texel of its sprite
+ * under the same inverse transform {@link drawSprite} samples with is opaque.
+ */
+function covers(o: ObjectTrack, t: number, cos: number, sin: number, x: number, y: number): boolean {
+  const { sprite } = o;
+  const inv = 1 / o.scale[t]!;
+  const dx = x + 0.5 - o.cx[t]!;
+  const dy = y + 0.5 - o.cy[t]!;
+  const u = Math.round((cos * dx + sin * dy) * inv + sprite.width / 2 - 0.5);
+  const v = Math.round((-sin * dx + cos * dy) * inv + sprite.height / 2 - 0.5);
+  if (u < 0 || v < 0 || u >= sprite.width || v >= sprite.height) return false;
+  return sprite.rgba[(v * sprite.width + u) * 4 + 3]! >= 128;
+}
+
+/**
+ * Fraction of `target`'s opaque pixels inside `box` that none of `above` covers (1 when
+ * it has none there), on a grid of about 24x24 pixels over the box: a fraction, not a
+ * mask, so a grid is precise enough and keeps it cheap for a trainer's every sample.
+ */
+function visibleFraction(target: ObjectTrack, above: readonly ObjectTrack[], t: number, box: Box, width: number, height: number): number {
+  const tc = Math.cos(target.angle[t]!);
+  const ts = Math.sin(target.angle[t]!);
+  const trig = above.map((o) => [Math.cos(o.angle[t]!), Math.sin(o.angle[t]!)] as const);
+  let total = 0;
+  let hidden = 0;
+  const x0 = Math.max(0, Math.floor(box.x));
+  const y0 = Math.max(0, Math.floor(box.y));
+  const x1 = Math.min(width - 1, Math.ceil(box.x + box.width));
+  const y1 = Math.min(height - 1, Math.ceil(box.y + box.height));
+  const step = Math.max(1, Math.floor(Math.min(x1 - x0 + 1, y1 - y0 + 1) / 24));
+  for (let y = y0; y <= y1; y += step) {
+    for (let x = x0; x <= x1; x += step) {
+      if (!covers(target, t, tc, ts, x, y)) continue;
+      total++;
+      for (let k = 0; k < above.length; k++) {
+        if (covers(above[k]!, t, trig[k]![0], trig[k]![1], x, y)) {
+          hidden++;
+          break;
+        }
+      }
+    }
+  }
+  return total === 0 ? 1 : 1 - hidden / total;
+}
+
 function drawSprite(out: Uint8Array, w: number, h: number, o: ObjectTrack, t: number): void {
   const { sprite } = o;
   const s = o.scale[t]!;
@@ -652,6 +705,14 @@ export function createSyntheticSequence(options: SyntheticSequenceOptions): Synt
     return { data, width, height, format: 'rgb' };
   };
 
+  const visibilityCache = new Float32Array(length).fill(Number.NaN);
+  const visibility = (index: number): number => {
+    if (!Number.isInteger(index) || index < 0 || index >= length) throw new InvalidArgumentError(`${name}: frame index ${index} outside 0..${length - 1}`);
+    let v = visibilityCache[index]!;
+    if (Number.isNaN(v)) visibilityCache[index] = v = visibleFraction(target, above, index, groundTruth[index]!, width, height);
+    return v;
+  };
+
   return {
     name,
     length,
@@ -661,6 +722,7 @@ export function createSyntheticSequence(options: SyntheticSequenceOptions): Synt
     groundTruth,
     absent: undefined,
     renderFrame,
+    visibility,
     frame: (index: number) => {
       try {
         return Promise.resolve(renderFrame(index));

@@ -47,6 +47,28 @@ describe('procedural sequences', () => {
     expect(travel).toBeGreaterThan(100);
   });
 
+  it('reports how much of the target is visible: all of it with nothing in front, one dip as the occluder crosses', () => {
+    const clear = createSyntheticSequence({ seed: 8, length: 60, distractors: 0, occlusion: false });
+    for (let i = 0; i < clear.length; i++) expect(clear.visibility(i)).toBe(1);
+    let dipped = 0;
+    for (let seed = 0; seed < 10; seed++) {
+      const seq = createSyntheticSequence({ seed, length: 100, distractors: 0 });
+      const v = Array.from({ length: seq.length }, (_, i) => seq.visibility(i));
+      for (const x of v) expect(x >= 0 && x <= 1).toBe(true);
+      // The occluder meets the target between 30% and 70% of the sequence and moves on.
+      expect(v[0]).toBe(1);
+      expect(v[99]).toBe(1);
+      const low = v.flatMap((x, i) => (x < 0.9 ? [i] : []));
+      if (low.length > 0) {
+        expect(low[low.length - 1]! - low[0]! + 1, `seed ${seed}: one contiguous dip`).toBe(low.length);
+        expect(low[0]!).toBeGreaterThan(10);
+      }
+      if (Math.min(...v) < 0.5) dipped++;
+    }
+    expect(dipped).toBeGreaterThanOrEqual(5);
+    expect(() => clear.visibility(60)).toThrow(/frame index 60/);
+  });
+
   it('writes an OTB dataset that the readers open', async () => {
     const dirs = await writeSyntheticDataset(path.join(tmp, 'ds'), { count: 2, firstSeed: 1000, length: 5, width: 64, height: 48 });
     expect(dirs.map((d) => path.basename(d))).toEqual(['synthetic-1000', 'synthetic-1001']);

@@ -121,6 +121,15 @@ export interface SamplerOptions {
    * frames, jitter and augmentation. 1 keeps the batches of earlier runs bit for bit.
    */
   readonly pairsPerSequence?: number;
+  /**
+   * Skip pairs whose template or search frame shows less than this fraction of the target
+   * (default 0: keep every pair). The procedural generator's truth box stays on a target
+   * hidden behind the occluder or a distractor passing in front (about 10% of its frames
+   * show less than half of it): such a pair labels the occluder as the target, teaching the
+   * model to follow whatever covers it. Only sources that know visibility (procedural
+   * sequences) are filtered; datasets' absent frames are always skipped.
+   */
+  readonly minVisibility?: number;
 }
 
 /** One batch: the step graph's data inputs, filled in place (see `BATCH_INPUTS`). */
@@ -201,6 +210,16 @@ async function openSource(spec: DataSourceSpec): Promise<OpenSource> {
   return { weight: spec.weight ?? 1, size: dataset.sequences.length, sequence: (i) => dataset.sequences[i]! };
 }
 
+/**
+ * Whether frames `t` and `s` of `seq` both show at least `min` of the target, for
+ * sequences that report it (`SyntheticSequence.visibility`); true for any other.
+ */
+export function pairVisible(seq: Sequence, t: number, s: number, min: number): boolean {
+  const visibility = (seq as Partial<SyntheticSequence>).visibility;
+  if (typeof visibility !== 'function') return true;
+  return visibility(t) >= min && visibility(s) >= min;
+}
+
 function validBox(b: Box | undefined): b is Box {
   return b !== undefined && b.width > 1 && b.height > 1 && Number.isFinite(b.x) && Number.isFinite(b.y);
 }
@@ -247,6 +266,9 @@ export class PairSampler {
     if (options.pairsPerSequence !== undefined && (!Number.isInteger(options.pairsPerSequence) || options.pairsPerSequence < 1)) {
       throw new InvalidArgumentError(`pairsPerSequence must be a positive integer, got ${options.pairsPerSequence}`);
     }
+    if (options.minVisibility !== undefined && !(options.minVisibility >= 0 && options.minVisibility <= 1)) {
+      throw new InvalidArgumentError(`minVisibility must be a number in [0, 1], got ${options.minVisibility}`);
+    }
     if (options.sources.length === 0) throw new InvalidArgumentError('no data sources');
     const sources: OpenSource[] = [];
     for (const s of options.sources) sources.push(await openSource(s));
@@ -278,6 +300,7 @@ export class PairSampler {
     const rng = createRng(sampleSeed(o.seed, batch, i));
     const maxGap = o.maxGap ?? 100;
     const share = o.pairsPerSequence ?? 1;
+    const minVisibility = o.minVisibility ?? 0;
     // Samples i and j share a sequence when i/share and j/share agree: drawn from a group
     // seed (negative sample ids never collide with the per-sample seeds).
     const group = share > 1 ? createRng(sampleSeed(o.seed, batch, -1 - Math.floor(i / share))) : undefined;
@@ -292,6 +315,7 @@ export class PairSampler {
       const tBox = seq.groundTruth[t];
       const sBox = seq.groundTruth[s];
       if (!validBox(tBox) || !validBox(sBox) || seq.absent?.[t] || seq.absent?.[s]) continue;
+      if (minVisibility > 0 && !pairVisible(seq, t, s, minVisibility)) continue;
       const templateFrame = await this.frame(seq, t);
       const tJitter = jitterBox(tBox, o.templateJitter ?? DEFAULT_TEMPLATE_JITTER, rng);
       this.templateCropper.cropAndResize(templateFrame, tJitter, c.templateContextFactor, this.templateRgb);

@@ -60,6 +60,8 @@ export interface TrainOptions {
   readonly templateJitter?: BoxJitter;
   /** Consecutive samples of a batch that share a sequence (default 1; see `SamplerOptions.pairsPerSequence`). */
   readonly pairsPerSequence?: number;
+  /** Skip pairs showing less than this fraction of the target (default 0; see `SamplerOptions.minVisibility`). */
+  readonly minVisibility?: number;
   /** Write a checkpoint every this many steps (default 100) and at the end. */
   readonly checkpointEvery?: number;
   /** Resume from `outDir/checkpoint.safetensors` when it exists (default false). */
@@ -209,6 +211,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     ...(options.searchJitter ? { searchJitter: options.searchJitter } : {}),
     ...(options.templateJitter ? { templateJitter: options.templateJitter } : {}),
     ...(options.pairsPerSequence !== undefined && options.pairsPerSequence !== 1 ? { pairsPerSequence: options.pairsPerSequence } : {}),
+    ...(options.minVisibility ? { minVisibility: options.minVisibility } : {}),
   };
   const step = buildDyTrackTrainingStep(config, { batchSize: B, ...(options.loss ? { loss: options.loss } : {}), ...(options.optimizer ? { optimizer: options.optimizer } : {}) });
   const run = {
@@ -221,6 +224,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     optimizer: step.optimizer,
     augmentation: options.augmentation ?? 'default',
     ...(sampler.pairsPerSequence ? { pairsPerSequence: sampler.pairsPerSequence } : {}),
+    ...(sampler.minVisibility ? { minVisibility: sampler.minVisibility } : {}),
     ...(options.init ? { init: options.init } : {}),
     ...(options.initialWeights ? { initialWeights: options.initialWeightsLabel ?? 'given' } : {}),
   };
@@ -321,6 +325,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       searchJitter: options.searchJitter ?? 'default (centre 3, scale 0.25)',
       templateJitter: options.templateJitter ?? 'default (centre 0.1, scale 0.05)',
       pairsPerSequence: options.pairsPerSequence ?? 1,
+      minVisibility: options.minVisibility ?? 0,
       finalLoss,
       finalSmoothedLoss: smoothed,
       trainSeconds,

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '@dytrack/core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRng, writeOtbSequence, type Sequence } from '@dytrack/eval';
+import { createRng, createSyntheticSequence, writeOtbSequence, type Sequence } from '@dytrack/eval';
 import { small } from './helpers.js';
 import {
   allocateBatch,
@@ -13,6 +13,7 @@ import {
   jitterBox,
   learningRateAt,
   validateSchedule,
+  pairVisible,
   PairSampler,
   parseDataSources,
   type BatchBuffers,
@@ -139,6 +140,33 @@ describe('PairSampler', () => {
     expect(alone).toBeGreaterThan(0); // without sharing, neighbours do draw different sequences
     await expect(PairSampler.create({ ...options, pairsPerSequence: 0 })).rejects.toThrow(/pairsPerSequence/);
     await rm(root, { recursive: true, force: true });
+  });
+
+  it('minVisibility skips pairs on a hidden target; 0 is the default, bit for bit', async () => {
+    // The first seed whose occluder hides more than half of the target.
+    let seed = 0;
+    let seq = createSyntheticSequence({ seed, length: 100, distractors: 0 });
+    while (!Array.from({ length: 100 }, (_, i) => seq.visibility(i)).some((x) => x < 0.5)) seq = createSyntheticSequence({ seed: ++seed, length: 100, distractors: 0 });
+    const v = Array.from({ length: 100 }, (_, i) => seq.visibility(i));
+    const hidden = v.findIndex((x) => x < 0.5);
+    const shown = v.findIndex((x) => x === 1);
+    expect(hidden).toBeGreaterThan(0);
+    expect(pairVisible(seq, shown, shown, 0.5)).toBe(true);
+    expect(pairVisible(seq, shown, hidden, 0.5)).toBe(false);
+    expect(pairVisible(seq, hidden, shown, 0.5)).toBe(false);
+    expect(pairVisible(seq, hidden, hidden, 0)).toBe(true);
+    // Sequences that do not report visibility (datasets) are never filtered by it.
+    expect(pairVisible({ ...seq, visibility: undefined } as unknown as Sequence, hidden, hidden, 1)).toBe(true);
+
+    const options: SamplerOptions = { model: small, sources: [{ kind: 'synthetic', sequences: 50, width: 160, height: 120, length: 40, systemAssets: false }], seed: 4, batchSize: 8 };
+    const fill = async (o: SamplerOptions) => {
+      const buf = allocateBatch(small, 8);
+      await (await PairSampler.create(o)).fillBatch(2, buf);
+      return buf.searchImage;
+    };
+    expect(await fill({ ...options, minVisibility: 0 })).toEqual(await fill(options));
+    expect(await fill({ ...options, minVisibility: 0.99 })).not.toEqual(await fill(options));
+    await expect(PairSampler.create({ ...options, minVisibility: 1.5 })).rejects.toThrow(/minVisibility must be a number in \[0, 1\], got 1.5/);
   });
 
   it('writes whole batches that depend only on (seed, batch)', async () => {

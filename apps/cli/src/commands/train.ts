@@ -47,6 +47,10 @@ Options:
   --pairs-per-sequence N  consecutive samples of a batch drawn from one sequence (default 1);
                        2-4 halve the batch loader's work on generated data (it builds
                        fewer sequences), so more of the CPU goes to the training step
+  --min-visibility F   skip training pairs whose template or search frame shows less than
+                       this fraction of the target (0-1; default 0): generated sequences
+                       keep the truth box on a target hidden behind another object,
+                       which labels the occluder as the target
   --init-from FILE     start from these weights (an earlier run's weights.safetensors or
                        checkpoint.safetensors): a fine-tuning phase with a fresh schedule;
                        parameters the file lacks (a new head) start from the random init
@@ -105,6 +109,7 @@ export const trainCommand: Command = {
       'size-conv-layers': { type: 'string' },
       'offset-input': { type: 'string' },
       'pairs-per-sequence': { type: 'string' },
+      'min-visibility': { type: 'string' },
       threads: { type: 'string' },
       'checkpoint-every': { type: 'string' },
       resume: { type: 'boolean', default: false },
@@ -129,6 +134,8 @@ export const trainCommand: Command = {
     // Checked here too so the message names the flags, not the library's options.
     if (values.warmup !== undefined && Number(values.warmup) > steps) throw new UsageError(`--warmup (${values.warmup}) must not exceed --steps (${steps})`);
     if (values['stop-after'] !== undefined && Number(values['stop-after']) > steps) throw new UsageError(`--stop-after (${values['stop-after']}) must not exceed --steps (${steps})`);
+    const minVisibility = numberOption(values['min-visibility'], 'min-visibility', 0);
+    if (!(minVisibility >= 0 && minVisibility <= 1)) throw new UsageError(`--min-visibility must be a number from 0 to 1, got ${values['min-visibility']}`);
     const decay = values.decay ?? 'cosine';
     if (decay !== 'cosine' && decay !== 'step' && decay !== 'constant') throw new UsageError(`--decay must be cosine, step or constant, got "${decay}"`);
     let config;
@@ -202,6 +209,7 @@ export const trainCommand: Command = {
       ...(Object.keys(weights).length > 0 ? { loss: { weights } } : {}),
       ...(searchJitter ? { searchJitter } : {}),
       ...(values['pairs-per-sequence'] !== undefined ? { pairsPerSequence: int(values['pairs-per-sequence'], 'pairs-per-sequence', 1, 1) } : {}),
+      ...(minVisibility > 0 ? { minVisibility } : {}),
       ...(initialWeights ? { initialWeights, initialWeightsLabel: values['init-from'] } : {}),
       threads: int(values.threads, 'threads', 2, 1),
       checkpointEvery: int(values['checkpoint-every'], 'checkpoint-every', 100, 1),
