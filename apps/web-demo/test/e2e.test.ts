@@ -85,7 +85,7 @@ describe.skipIf(!HAS_CHROMIUM)('web demo in Chromium', () => {
   let page: Page;
   const consoleErrors: string[] = [];
   /** Filled by the tracking test, read by the ones after it. */
-  let run: { hooks: DemoHooks; meanBeforeLastSwitch: number; exitsInStrip: number } | undefined;
+  let run: { hooks: DemoHooks; meanBeforeLastSwitch: number; exitsInStrip: number; uninterrupted: DemoHooks } | undefined;
 
   beforeAll(async () => {
     outDir = await mkdtemp(join(tmpdir(), 'dytrack-web-demo-build-'));
@@ -127,12 +127,25 @@ describe.skipIf(!HAS_CHROMIUM)('web demo in Chromium', () => {
     const size = await canvas.evaluate((c: HTMLCanvasElement) => ({ width: c.width, height: c.height }));
     const toPage = (x: number, y: number) => ({ x: rect.x + (x * rect.width) / size.width, y: rect.y + (y * rect.height) / size.height });
     const b = truth[0]!;
-    const from = toPage(b.x, b.y);
-    const to = toPage(b.x + b.width, b.y + b.height);
-    await page.mouse.move(from.x, from.y);
-    await page.mouse.down();
-    await page.mouse.move(to.x, to.y, { steps: 8 });
-    await page.mouse.up();
+    const drawTruthBox = async () => {
+      const from = toPage(b.x, b.y);
+      const to = toPage(b.x + b.width, b.y + b.height);
+      await page.mouse.move(from.x, from.y);
+      await page.mouse.down();
+      await page.mouse.move(to.x, to.y, { steps: 8 });
+      await page.mouse.up();
+    };
+
+    // First the whole sample under the model's default policy, untouched: what the overlap
+    // check reads (a run with switches mixes policies at moments set by the machine's speed).
+    await drawTruthBox();
+    await page.waitForFunction(() => window.__dytrack.phase === 'done', undefined, { timeout: 120_000 });
+    const uninterrupted = await hooks(page);
+
+    // Then again, switching the policy mid-sequence.
+    await page.click('#use-sample');
+    await page.waitForFunction(() => window.__dytrack?.phase === 'awaiting-box' && window.__dytrack.source === 'sample', undefined, { timeout: 30_000 });
+    await drawTruthBox();
     await page.waitForFunction(() => window.__dytrack.phase === 'tracking' && window.__dytrack.results.length >= 25, undefined, { timeout: 60_000 });
 
     // Mid-sequence switches through the controls (each applies from the next frame):
@@ -152,7 +165,7 @@ describe.skipIf(!HAS_CHROMIUM)('web demo in Chromium', () => {
     const done = await hooks(page);
     const exitsInStrip = await page.$$eval('#exit-strip i', (cells) => new Set(cells.map((c) => (c as HTMLElement).dataset.exit)).size);
     await page.screenshot({ path: join(SHOT_DIR, 'tracking.png') });
-    run = { hooks: done, meanBeforeLastSwitch, exitsInStrip };
+    run = { hooks: done, meanBeforeLastSwitch, exitsInStrip, uninterrupted };
 
     // Every frame after the first was tracked, in order, and drawn into the strip.
     expect(done.results.map((r) => r.frameIndex)).toEqual(Array.from({ length: truth.length - 1 }, (_, i) => i + 1));
@@ -226,8 +239,12 @@ describe.skipIf(!HAS_CHROMIUM)('web demo in Chromium', () => {
   const iouTitle = 'reports boxes that overlap the sample truth (IoU > 0.5 on at least 80% of frames)';
   it.skipIf(!MODEL_TRACKS)(MODEL_TRACKS ? iouTitle : `${iouTitle}: skipped, the model in ${MODEL_DIR} does not track yet (held-out AUC ${MODEL_AUC?.toFixed(1) ?? 'unknown'} < ${TRACKING_AUC_BAR})`, () => {
     expect(run, 'the tracking test did not finish').toBeDefined();
-    const { hooks: done } = run!;
+    const { uninterrupted: done } = run!;
     expect(done.model?.trained).toBe(true);
+    // The first play: every frame under the model's default thresholds.
+    const K = done.runtime!.exitCount;
+    const policy = thresholdPolicy({ thresholds: done.runtime!.defaultThresholds.slice(0, K - 1) }).name;
+    expect(new Set(done.results.map((r) => r.policy))).toEqual(new Set([policy]));
     const truth = done.truth!;
     const ious = done.results.map((r) => iouInclusive(r.box, truth[r.frameIndex]!));
     // The page's own IoU agrees with @dytrack/eval's.
