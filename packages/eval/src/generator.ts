@@ -670,8 +670,12 @@ export function createSyntheticSequence(options: SyntheticSequenceOptions): Synt
   const blurTmp = new Float32Array(Math.max(width, height) * 3);
   const name = `synthetic-${seed}`;
 
-  const renderFrame = (index: number, out?: Uint8Array): ImageFrame => {
+  const checkIndex = (index: number): void => {
     if (!Number.isInteger(index) || index < 0 || index >= length) throw new InvalidArgumentError(`${name}: frame index ${index} outside 0..${length - 1}`);
+  };
+
+  const renderFrame = (index: number, out?: Uint8Array): ImageFrame => {
+    checkIndex(index);
     const bytes = width * height * 3;
     if (out !== undefined && out.length !== bytes) throw new InvalidArgumentError(`${name}: output buffer has ${out.length} bytes, needs ${bytes}`);
     const data = out ?? new Uint8Array(bytes);
@@ -707,7 +711,7 @@ export function createSyntheticSequence(options: SyntheticSequenceOptions): Synt
 
   const visibilityCache = new Float32Array(length).fill(Number.NaN);
   const visibility = (index: number): number => {
-    if (!Number.isInteger(index) || index < 0 || index >= length) throw new InvalidArgumentError(`${name}: frame index ${index} outside 0..${length - 1}`);
+    checkIndex(index);
     let v = visibilityCache[index]!;
     if (Number.isNaN(v)) visibilityCache[index] = v = visibleFraction(target, above, index, groundTruth[index]!, width, height);
     return v;
