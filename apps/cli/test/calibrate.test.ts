@@ -65,10 +65,28 @@ describe('dytrack train options', () => {
     expect(r.stderr).toMatch(/--init-from: cannot read no-such-weights\.safetensors \(ENOENT\)/);
   });
 
+  it('names an --init-from directory that is not a model directory', async () => {
+    const r = await run(['train', '--data', 'synthetic', '--steps', '1', '--out', 'run', '--init-from', '.']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--init-from: .*cannot read .*dytrack\.model\.json \(ENOENT\)/);
+  });
+
   it('refuses a --min-visibility outside 0..1', async () => {
     const r = await run(['train', '--data', 'procedural', '--steps', '5', '--min-visibility', '1.5', '--out', 'run']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--min-visibility must be a number from 0 to 1, got 1\.5/);
+  });
+
+  it('refuses a --first-frame-templates or --hidden-negatives that is not a probability', async () => {
+    for (const [flag, value, message] of [
+      ['--first-frame-templates', '1.5', /--first-frame-templates must be a probability from 0 to 1, got 1\.5/],
+      ['--hidden-negatives', '-0.2', /--hidden-negatives must be a probability from 0 to 1, got -0\.2/],
+      ['--hidden-negatives', 'some', /--hidden-negatives must be a number, got "some"/],
+    ] as const) {
+      const r = await run(['train', '--data', 'procedural', '--steps', '5', `${flag}=${value}`, '--out', 'run']);
+      expect(r.code, `${flag} ${value}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
   });
 
   it('refuses a warm-up or --stop-after beyond --steps, naming the flags', async () => {

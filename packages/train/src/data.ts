@@ -130,7 +130,29 @@ export interface SamplerOptions {
    * sequences) are filtered; datasets' absent frames are always skipped.
    */
   readonly minVisibility?: number;
+  /**
+   * Probability (0 to 1) that a sample's template is its sequence's first frame, as it always
+   * is in tracking (default 0: the template frame is drawn uniformly, OSTrack's recipe). The
+   * procedural generator starts every object in the middle of the frame, so its first frames
+   * are where look-alikes touch the target; a tracker that never trained on such a template
+   * loses the target within a few frames (4 of 32 held-out sequences did).
+   */
+  readonly firstFrameTemplates?: number;
+  /**
+   * Probability (0 to 1) that a sample's search frame is one on which the target is hidden
+   * (less than {@link HIDDEN_VISIBILITY} of it visible, behind the occluder or a distractor
+   * passing in front), labelled as a negative: an all-zero heat map, so the score map learns
+   * to stay low where the target cannot be seen and the tracker reports it lost (keeping its
+   * last box) instead of following whatever covers it (default 0). The box and token mask
+   * keep the hidden target's box. Only sources that know visibility (procedural sequences)
+   * have such frames; elsewhere, and in sequences without a hidden frame near the template,
+   * the sample is an ordinary pair.
+   */
+  readonly hiddenNegatives?: number;
 }
+
+/** Visibility below which {@link SamplerOptions.hiddenNegatives} treats the target as hidden. */
+export const HIDDEN_VISIBILITY = 0.25;
 
 /** One batch: the step graph's data inputs, filled in place (see `BATCH_INPUTS`). */
 export interface BatchBuffers {
@@ -220,6 +242,23 @@ export function pairVisible(seq: Sequence, t: number, s: number, min: number): b
   return visibility(t) >= min && visibility(s) >= min;
 }
 
+/**
+ * A frame within `maxGap` of `t` on which `seq` shows less than {@link HIDDEN_VISIBILITY} of
+ * the target, drawn uniformly, or -1 when there is none (or `seq` does not report visibility).
+ */
+export function hiddenFrameNear(seq: Sequence, t: number, maxGap: number, rng: Rng): number {
+  const visibility = (seq as Partial<SyntheticSequence>).visibility;
+  if (typeof visibility !== 'function') return -1;
+  const lo = Math.max(0, t - maxGap);
+  const hi = Math.min(seq.length - 1, t + maxGap);
+  let count = 0;
+  for (let f = lo; f <= hi; f++) if (visibility(f) < HIDDEN_VISIBILITY) count++;
+  if (count === 0) return -1;
+  let k = rng.int(0, count - 1);
+  for (let f = lo; f <= hi; f++) if (visibility(f) < HIDDEN_VISIBILITY && k-- === 0) return f;
+  return -1;
+}
+
 function validBox(b: Box | undefined): b is Box {
   return b !== undefined && b.width > 1 && b.height > 1 && Number.isFinite(b.x) && Number.isFinite(b.y);
 }
@@ -269,6 +308,10 @@ export class PairSampler {
     if (options.minVisibility !== undefined && !(options.minVisibility >= 0 && options.minVisibility <= 1)) {
       throw new InvalidArgumentError(`minVisibility must be a number in [0, 1], got ${options.minVisibility}`);
     }
+    for (const key of ['firstFrameTemplates', 'hiddenNegatives'] as const) {
+      const v = options[key];
+      if (v !== undefined && !(v >= 0 && v <= 1)) throw new InvalidArgumentError(`${key} must be a probability in [0, 1], got ${v}`);
+    }
     if (options.sources.length === 0) throw new InvalidArgumentError('no data sources');
     const sources: OpenSource[] = [];
     for (const s of options.sources) sources.push(await openSource(s));
@@ -301,6 +344,8 @@ export class PairSampler {
     const maxGap = o.maxGap ?? 100;
     const share = o.pairsPerSequence ?? 1;
     const minVisibility = o.minVisibility ?? 0;
+    const firstFrame = o.firstFrameTemplates ?? 0;
+    const hidden = o.hiddenNegatives ?? 0;
     // Samples i and j share a sequence when i/share and j/share agree: drawn from a group
     // seed (negative sample ids never collide with the per-sample seeds).
     const group = share > 1 ? createRng(sampleSeed(o.seed, batch, -1 - Math.floor(i / share))) : undefined;
@@ -310,12 +355,15 @@ export class PairSampler {
       const source = this.pickSource(pick);
       const seq = source.sequence(pick.int(0, source.size - 1));
       if (seq.length < 1) continue;
-      const t = rng.int(0, seq.length - 1);
-      const s = rng.int(Math.max(0, t - maxGap), Math.min(seq.length - 1, t + maxGap));
+      // Extra draws only when the options are on, so batches of earlier runs stay bit for bit.
+      const t = firstFrame > 0 && rng.next() < firstFrame ? 0 : rng.int(0, seq.length - 1);
+      const hiddenS = hidden > 0 && rng.next() < hidden ? hiddenFrameNear(seq, t, maxGap, rng) : -1;
+      const negative = hiddenS >= 0;
+      const s = negative ? hiddenS : rng.int(Math.max(0, t - maxGap), Math.min(seq.length - 1, t + maxGap));
       const tBox = seq.groundTruth[t];
       const sBox = seq.groundTruth[s];
       if (!validBox(tBox) || !validBox(sBox) || seq.absent?.[t] || seq.absent?.[s]) continue;
-      if (minVisibility > 0 && !pairVisible(seq, t, s, minVisibility)) continue;
+      if (minVisibility > 0 && !pairVisible(seq, t, negative ? t : s, minVisibility)) continue;
       const templateFrame = await this.frame(seq, t);
       const tJitter = jitterBox(tBox, o.templateJitter ?? DEFAULT_TEMPLATE_JITTER, rng);
       this.templateCropper.cropAndResize(templateFrame, tJitter, c.templateContextFactor, this.templateRgb);
@@ -336,7 +384,8 @@ export class PairSampler {
       const nn = this.mapSize * this.mapSize;
       normalizeToNCHW(this.templateRgb, c.templateSize, c.normalization, out.templateImage.subarray(i * T3, (i + 1) * T3));
       normalizeToNCHW(this.searchRgb, S, c.normalization, out.searchImage.subarray(i * S3, (i + 1) * S3));
-      gaussianHeatmap(box, S, this.mapSize, out.heatmap, i * nn);
+      if (negative) out.heatmap.fill(0, i * nn, (i + 1) * nn);
+      else gaussianHeatmap(box, S, this.mapSize, out.heatmap, i * nn);
       boxTarget(box, S, out.boxes, i * 4);
       tokenMask(box, S, this.mapSize, o.maskBackgroundWeight === undefined ? {} : { backgroundWeight: o.maskBackgroundWeight }, out.tokenMask, i * nn);
       return;

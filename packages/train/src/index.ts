@@ -16,7 +16,7 @@ export type { BoxJitter, AugmentationOptions, PairAugmentation } from './augment
 export { DEFAULT_SEARCH_JITTER, DEFAULT_TEMPLATE_JITTER, DEFAULT_AUGMENTATION, jitterBox, drawAugmentation, augmentCrop, flipBox } from './augment.js';
 
 export type { DataSourceSpec, SamplerOptions, BatchBuffers } from './data.js';
-export { TRAINING_SEED_LIMIT, HELD_OUT_SEED_BASE, parseDataSources, allocateBatch, sampleSeed, pairVisible, PairSampler } from './data.js';
+export { TRAINING_SEED_LIMIT, HELD_OUT_SEED_BASE, HIDDEN_VISIBILITY, parseDataSources, allocateBatch, sampleSeed, pairVisible, hiddenFrameNear, PairSampler } from './data.js';
 
 export type { LoaderStats, BatchLoaderOptions, BatchLoader, LoadedBatch } from './loader.js';
 export { createBatchLoader } from './loader.js';

@@ -62,6 +62,10 @@ export interface TrainOptions {
   readonly pairsPerSequence?: number;
   /** Skip pairs showing less than this fraction of the target (default 0; see `SamplerOptions.minVisibility`). */
   readonly minVisibility?: number;
+  /** Probability that a sample's template is its sequence's first frame (default 0; see `SamplerOptions.firstFrameTemplates`). */
+  readonly firstFrameTemplates?: number;
+  /** Probability of a hidden-target negative sample (default 0; see `SamplerOptions.hiddenNegatives`). */
+  readonly hiddenNegatives?: number;
   /** Write a checkpoint every this many steps (default 100) and at the end. */
   readonly checkpointEvery?: number;
   /** Resume from `outDir/checkpoint.safetensors` when it exists (default false). */
@@ -212,6 +216,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     ...(options.templateJitter ? { templateJitter: options.templateJitter } : {}),
     ...(options.pairsPerSequence !== undefined && options.pairsPerSequence !== 1 ? { pairsPerSequence: options.pairsPerSequence } : {}),
     ...(options.minVisibility ? { minVisibility: options.minVisibility } : {}),
+    ...(options.firstFrameTemplates ? { firstFrameTemplates: options.firstFrameTemplates } : {}),
+    ...(options.hiddenNegatives ? { hiddenNegatives: options.hiddenNegatives } : {}),
   };
   const step = buildDyTrackTrainingStep(config, { batchSize: B, ...(options.loss ? { loss: options.loss } : {}), ...(options.optimizer ? { optimizer: options.optimizer } : {}) });
   const run = {
@@ -225,6 +231,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     augmentation: options.augmentation ?? 'default',
     ...(sampler.pairsPerSequence ? { pairsPerSequence: sampler.pairsPerSequence } : {}),
     ...(sampler.minVisibility ? { minVisibility: sampler.minVisibility } : {}),
+    ...(sampler.firstFrameTemplates ? { firstFrameTemplates: sampler.firstFrameTemplates } : {}),
+    ...(sampler.hiddenNegatives ? { hiddenNegatives: sampler.hiddenNegatives } : {}),
     ...(options.init ? { init: options.init } : {}),
     ...(options.initialWeights ? { initialWeights: options.initialWeightsLabel ?? 'given' } : {}),
   };
@@ -326,6 +334,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       templateJitter: options.templateJitter ?? 'default (centre 0.1, scale 0.05)',
       pairsPerSequence: options.pairsPerSequence ?? 1,
       minVisibility: options.minVisibility ?? 0,
+      firstFrameTemplates: options.firstFrameTemplates ?? 0,
+      hiddenNegatives: options.hiddenNegatives ?? 0,
       finalLoss,
       finalSmoothedLoss: smoothed,
       trainSeconds,

@@ -14,6 +14,8 @@ import {
   learningRateAt,
   validateSchedule,
   pairVisible,
+  hiddenFrameNear,
+  HIDDEN_VISIBILITY,
   PairSampler,
   parseDataSources,
   type BatchBuffers,
@@ -167,6 +169,84 @@ describe('PairSampler', () => {
     expect(await fill({ ...options, minVisibility: 0 })).toEqual(await fill(options));
     expect(await fill({ ...options, minVisibility: 0.99 })).not.toEqual(await fill(options));
     await expect(PairSampler.create({ ...options, minVisibility: 1.5 })).rejects.toThrow(/minVisibility must be a number in \[0, 1\], got 1.5/);
+  });
+
+  it('firstFrameTemplates: 1 cuts every template from frame 0; 0 is the default, bit for bit', async () => {
+    // Frame 0 is green, later frames red: the template's colour says which frame it was cut from.
+    const root = await mkdtemp(join(tmpdir(), 'dytrack-first-'));
+    const seq: Sequence = {
+      name: 'g',
+      length: 6,
+      groundTruth: Array.from({ length: 6 }, () => ({ x: 20, y: 16, width: 24, height: 20 })),
+      absent: undefined,
+      frame: async (i) => ({ data: new Uint8Array(64 * 48 * 3).map((_, k) => (i === 0 ? [20, 220, 20] : [220, 20, 20])[k % 3]!), width: 64, height: 48, format: 'rgb' as const }),
+    };
+    await writeOtbSequence(seq, join(root, 'g'), { imageFormat: 'png' });
+    const options: SamplerOptions = { model: small, sources: [{ kind: 'dataset', root }], seed: 5, batchSize: 8, augmentation: { flip: 0, grey: 0, colour: 0, blur: 0 } };
+    const greenTemplates = async (o: SamplerOptions): Promise<number> => {
+      const buf = allocateBatch(small, 8);
+      await (await PairSampler.create(o)).fillBatch(1, buf);
+      const plane = small.templateSize * small.templateSize;
+      let green = 0;
+      for (let i = 0; i < 8; i++) {
+        let d = 0;
+        for (let k = 0; k < plane; k++) d += buf.templateImage[(i * 3 + 1) * plane + k]! - buf.templateImage[i * 3 * plane + k]!;
+        if (d > 0) green++;
+      }
+      return green;
+    };
+    expect(await greenTemplates({ ...options, firstFrameTemplates: 1 })).toBe(8);
+    expect(await greenTemplates(options)).toBeLessThan(8); // uniform draws: 1 frame in 6 is green
+    const x = allocateBatch(small, 8);
+    const y = allocateBatch(small, 8);
+    await (await PairSampler.create(options)).fillBatch(2, x);
+    await (await PairSampler.create({ ...options, firstFrameTemplates: 0 })).fillBatch(2, y);
+    expect(same(x, y)).toBe(true);
+    await expect(PairSampler.create({ ...options, firstFrameTemplates: 2 })).rejects.toThrow(/firstFrameTemplates must be a probability in \[0, 1\], got 2/);
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('hiddenNegatives: search frames on a hidden target get an empty heat map; 0 is the default, bit for bit', async () => {
+    // hiddenFrameNear finds frames whose target is hidden, within the gap, and only those.
+    let seed = 0;
+    let seq = createSyntheticSequence({ seed, length: 100, distractors: 0 });
+    while (!Array.from({ length: 100 }, (_, i) => seq.visibility(i)).some((x) => x < HIDDEN_VISIBILITY)) seq = createSyntheticSequence({ seed: ++seed, length: 100, distractors: 0 });
+    const v = Array.from({ length: 100 }, (_, i) => seq.visibility(i));
+    const first = v.findIndex((x) => x < HIDDEN_VISIBILITY);
+    const rng = createRng(1);
+    for (let k = 0; k < 20; k++) {
+      const f = hiddenFrameNear(seq, first, 3, rng);
+      expect(v[f]).toBeLessThan(HIDDEN_VISIBILITY);
+      expect(Math.abs(f - first)).toBeLessThanOrEqual(3);
+    }
+    const visibleRun = v.findIndex((x, i) => i >= 5 && v.slice(i - 5, i + 6).every((y) => y >= HIDDEN_VISIBILITY));
+    expect(hiddenFrameNear(seq, visibleRun, 5, rng)).toBe(-1);
+    expect(hiddenFrameNear({ ...seq, visibility: undefined } as unknown as Sequence, first, 100, rng)).toBe(-1);
+
+    const options: SamplerOptions = { model: small, sources: [{ kind: 'synthetic', sequences: 20, width: 160, height: 120, length: 60, systemAssets: false }], seed: 2, batchSize: 8, minVisibility: 0.5 };
+    const n = small.searchSize / small.patchSize;
+    let negatives = 0;
+    for (let b = 0; b < 4; b++) {
+      const buf = allocateBatch(small, 8);
+      await (await PairSampler.create({ ...options, hiddenNegatives: 1 })).fillBatch(b, buf);
+      for (let i = 0; i < 8; i++) {
+        const peak = Math.max(...buf.heatmap.subarray(i * n * n, (i + 1) * n * n));
+        // A negative's map is empty; every other sample keeps its Gaussian with a peak of 1.
+        expect(peak === 0 || peak === 1).toBe(true);
+        if (peak === 0) negatives++;
+        const [cx, cy, w, h] = Array.from(buf.boxes.subarray(i * 4, i * 4 + 4));
+        for (const c of [cx!, cy!]) expect(c >= 0 && c < 1).toBe(true);
+        expect(w! > 0 && h! > 0).toBe(true);
+      }
+    }
+    expect(negatives).toBeGreaterThan(0);
+    const x = allocateBatch(small, 8);
+    const y = allocateBatch(small, 8);
+    await (await PairSampler.create(options)).fillBatch(1, x);
+    await (await PairSampler.create({ ...options, hiddenNegatives: 0 })).fillBatch(1, y);
+    expect(same(x, y)).toBe(true);
+    for (let i = 0; i < 8; i++) expect(Math.max(...x.heatmap.subarray(i * n * n, (i + 1) * n * n))).toBe(1);
+    await expect(PairSampler.create({ ...options, hiddenNegatives: -0.1 })).rejects.toThrow(/hiddenNegatives must be a probability/);
   });
 
   it('writes whole batches that depend only on (seed, batch)', async () => {

@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
-import { readFile } from 'node:fs/promises';
-import { modelConfig, readSafetensors, weightsFromSafetensors, type ModelVariant } from '@dytrack/model';
+import { readFile, stat } from 'node:fs/promises';
+import { DyTrackError } from '@dytrack/core';
+import { modelConfig, readSafetensors, weightsFromSafetensors, weightsToSafetensors, type ModelVariant } from '@dytrack/model';
+import { readModelDirectoryWeights } from '@dytrack/model/node';
 import { formatProgressLine, parseDataSources, trainModel, type ModelEvaluation, type TrainProgress } from '@dytrack/train';
 import { numberOption, parseOptions, UsageError, type Command } from '../command.js';
 
@@ -51,8 +53,16 @@ Options:
                        this fraction of the target (0-1; default 0): generated sequences
                        keep the truth box on a target hidden behind another object,
                        which labels the occluder as the target
+  --first-frame-templates P  probability (0-1; default 0) that a pair's template is its
+                       sequence's first frame, as in tracking (generated sequences start
+                       with every object near the middle, look-alikes touching the target)
+  --hidden-negatives P probability (0-1; default 0) of a negative pair: the search frame is
+                       one where the target is hidden behind another object, labelled with
+                       an empty heat map, so the tracker learns to report it lost there
+                       instead of following the occluder
   --init-from FILE     start from these weights (an earlier run's weights.safetensors or
-                       checkpoint.safetensors): a fine-tuning phase with a fresh schedule;
+                       checkpoint.safetensors, or an exported model directory such as
+                       packages/model/default): a fine-tuning phase with a fresh schedule;
                        parameters the file lacks (a new head) start from the random init
   --seed N             run seed: initial weights and every batch (default 1)
   --threads N          onnxruntime intra-op threads of the step (default 2)
@@ -110,6 +120,8 @@ export const trainCommand: Command = {
       'offset-input': { type: 'string' },
       'pairs-per-sequence': { type: 'string' },
       'min-visibility': { type: 'string' },
+      'first-frame-templates': { type: 'string' },
+      'hidden-negatives': { type: 'string' },
       threads: { type: 'string' },
       'checkpoint-every': { type: 'string' },
       resume: { type: 'boolean', default: false },
@@ -136,6 +148,13 @@ export const trainCommand: Command = {
     if (values['stop-after'] !== undefined && Number(values['stop-after']) > steps) throw new UsageError(`--stop-after (${values['stop-after']}) must not exceed --steps (${steps})`);
     const minVisibility = numberOption(values['min-visibility'], 'min-visibility', 0);
     if (!(minVisibility >= 0 && minVisibility <= 1)) throw new UsageError(`--min-visibility must be a number from 0 to 1, got ${values['min-visibility']}`);
+    const probability = (flag: 'first-frame-templates' | 'hidden-negatives'): number => {
+      const p = numberOption(values[flag], flag, 0);
+      if (!(p >= 0 && p <= 1)) throw new UsageError(`--${flag} must be a probability from 0 to 1, got ${values[flag]}`);
+      return p;
+    };
+    const firstFrameTemplates = probability('first-frame-templates');
+    const hiddenNegatives = probability('hidden-negatives');
     const decay = values.decay ?? 'cosine';
     if (decay !== 'cosine' && decay !== 'step' && decay !== 'constant') throw new UsageError(`--decay must be cosine, step or constant, got "${decay}"`);
     let config;
@@ -169,11 +188,18 @@ export const trainCommand: Command = {
     const initFrom = values['init-from'] === undefined ? undefined : resolve(io.cwd, values['init-from']);
     let initialWeights: Map<string, Float32Array> | undefined;
     if (initFrom !== undefined) {
-      // A weights file or a training checkpoint (its parameters are stored under their names).
+      // A weights file, a training checkpoint (its parameters are stored under their names),
+      // or an exported model directory (weights read back from its ONNX files).
       let bytes: Uint8Array;
       try {
-        bytes = new Uint8Array(await readFile(initFrom));
+        if ((await stat(initFrom)).isDirectory()) {
+          const model = await readModelDirectoryWeights(initFrom);
+          bytes = weightsToSafetensors(model.config, model.weights);
+        } else {
+          bytes = new Uint8Array(await readFile(initFrom));
+        }
       } catch (e) {
+        if (e instanceof DyTrackError) throw new UsageError(`--init-from: ${e.message}`);
         throw new UsageError(`--init-from: cannot read ${values['init-from']} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       }
       initialWeights = weightsFromSafetensors(config, bytes, { allowMissing: true, allowExtra: true });
@@ -210,6 +236,8 @@ export const trainCommand: Command = {
       ...(searchJitter ? { searchJitter } : {}),
       ...(values['pairs-per-sequence'] !== undefined ? { pairsPerSequence: int(values['pairs-per-sequence'], 'pairs-per-sequence', 1, 1) } : {}),
       ...(minVisibility > 0 ? { minVisibility } : {}),
+      ...(firstFrameTemplates > 0 ? { firstFrameTemplates } : {}),
+      ...(hiddenNegatives > 0 ? { hiddenNegatives } : {}),
       ...(initialWeights ? { initialWeights, initialWeightsLabel: values['init-from'] } : {}),
       threads: int(values.threads, 'threads', 2, 1),
       checkpointEvery: int(values['checkpoint-every'], 'checkpoint-every', 100, 1),
