@@ -23,7 +23,7 @@ export { SAFETENSORS_DTYPE_BYTES, SafetensorsError, readSafetensors, writeSafete
 export { float32ToFloat16Bits, float16BitsToFloat32, toFloat16, fromFloat16 } from './half.js';
 
 export type { ModelWeights, InitWeightsOptions, ReadWeightsOptions, WriteWeightsOptions } from './weights.js';
-export { SeededRandom, initWeights, validateWeights, weightsFromSafetensors, weightsToSafetensors } from './weights.js';
+export { SeededRandom, initWeights, validateWeights, weightsFromSafetensors, weightsToSafetensors, weightsFromOnnxFiles } from './weights.js';
 
 export type { ReferenceExit, ReferenceStage, ReferenceForward, FloatArray } from './reference.js';
 export { referenceForward, geluTanh } from './reference.js';

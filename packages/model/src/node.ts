@@ -9,10 +9,10 @@ import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DyTrackError, InvalidArgumentError, MANIFEST_FILE_NAME, ModelMismatchError, parseManifest, verifySha256, type ModelSource } from '@dytrack/core';
-import type { ModelConfig } from './config.js';
+import { architectureFromManifest, type ModelConfig } from './config.js';
 import type { ExportedModel } from './export.js';
 import { manifestFiles } from './loader.js';
-import { weightsFromSafetensors, weightsToSafetensors, type ModelWeights, type ReadWeightsOptions, type WriteWeightsOptions } from './weights.js';
+import { weightsFromOnnxFiles, weightsFromSafetensors, weightsToSafetensors, type ModelWeights, type ReadWeightsOptions, type WriteWeightsOptions } from './weights.js';
 
 async function readBytes(path: string, what: string): Promise<Uint8Array> {
   try {
@@ -75,6 +75,23 @@ export async function readWeightsFile(path: string, config: ModelConfig, options
 /** Writes model weights to a `.safetensors` file (see `weightsToSafetensors`). */
 export async function writeWeightsFile(path: string, config: ModelConfig, weights: ModelWeights, options?: WriteWeightsOptions): Promise<void> {
   await writeFile(path, weightsToSafetensors(config, weights, options));
+}
+
+/**
+ * The architecture and weights of an exported model directory (files verified against the
+ * manifest's sha256, weights read back from the ONNX files with `weightsFromOnnxFiles`):
+ * what fine-tuning a shipped model starts from.
+ *
+ * @throws ModelMismatchError when the manifest records no architecture (not exported by
+ * `@dytrack/model`) or the files lack its parameters.
+ */
+export async function readModelDirectoryWeights(dir: string): Promise<{ config: ModelConfig; weights: Map<string, Float32Array> }> {
+  const source = await loadModelDirectory(dir);
+  const config = architectureFromManifest(source.manifest);
+  if (!config) throw new ModelMismatchError(`${resolve(dir)}: the manifest records no architecture (provenance.architecture), so its weights cannot be named`);
+  const files: Uint8Array[] = [];
+  for (const f of manifestFiles(source.manifest)) files.push(await source.readFile(f.file));
+  return { config, weights: weightsFromOnnxFiles(config, files) };
 }
 
 /**

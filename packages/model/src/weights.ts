@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from '@dytrack/core';
+import { InvalidArgumentError, ModelMismatchError } from '@dytrack/core';
+import { readModel } from '@dytrack/onnx';
 import type { ModelConfig } from './config.js';
 import { fromFloat16, toFloat16 } from './half.js';
 import { parameterSize, parameterSpecs, type ParameterSpec } from './params.js';
@@ -240,4 +241,47 @@ export function weightsToSafetensors(config: ModelConfig, weights: ModelWeights,
     return [spec.name, { dtype, shape: spec.shape, data }];
   });
   return writeSafetensors(entries, options.metadata);
+}
+
+/**
+ * Reads a model's weights back from its exported ONNX files (the template encoder and
+ * every stage, in any order): each parameter is stored verbatim as an initializer named
+ * by its safetensors name (float32, or float16 when exported with `fp16`). So a shipped
+ * model directory is enough to fine-tune from, with no safetensors file beside it.
+ *
+ * @throws ModelMismatchError when a file is not an ONNX model, a parameter of `config` is
+ * in none of the files, or one has the wrong size or type.
+ */
+export function weightsFromOnnxFiles(config: ModelConfig, files: Iterable<Uint8Array>): Map<string, Float32Array> {
+  const found = new Map<string, { dtype: string; data: unknown }>();
+  let index = 0;
+  for (const bytes of files) {
+    let summary;
+    try {
+      summary = readModel(bytes);
+    } catch (cause) {
+      throw new ModelMismatchError(`weightsFromOnnxFiles: file ${index} is not an ONNX model`, { cause });
+    }
+    for (const init of summary.initializers) found.set(init.name, init);
+    index++;
+  }
+  const weights = new Map<string, Float32Array>();
+  const missing: string[] = [];
+  for (const spec of parameterSpecs(config)) {
+    const init = found.get(spec.name);
+    if (!init) {
+      missing.push(spec.name);
+      continue;
+    }
+    let values: Float32Array;
+    if (init.dtype === 'float32' && init.data instanceof Float32Array) values = Float32Array.from(init.data);
+    else if (init.dtype === 'float16' && init.data instanceof Uint16Array) values = fromFloat16(init.data);
+    else throw new ModelMismatchError(`weightsFromOnnxFiles: "${spec.name}" is stored as ${init.dtype}, expected float32 or float16`);
+    if (values.length !== parameterSize(spec)) throw new ModelMismatchError(`weightsFromOnnxFiles: "${spec.name}" has ${values.length} values, expected ${parameterSize(spec)} (shape [${spec.shape.join(', ')}])`);
+    weights.set(spec.name, values);
+  }
+  if (missing.length > 0) {
+    throw new ModelMismatchError(`weightsFromOnnxFiles: ${missing.length} parameters of ${config.name} are in none of the files (first: ${missing.slice(0, 3).join(', ')}); is it the same architecture?`);
+  }
+  return weights;
 }

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MANIFEST_FILE_NAME, ManifestError, ModelMismatchError } from '@dytrack/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportModel, initWeights, loadModelFromUrl, modelConfig, type ExportedModel, type FetchLike } from '../src/index.js';
-import { loadModelDirectory, readWeightsFile, writeModelDirectory, writeWeightsFile } from '../src/node.js';
+import { exportModel, fromFloat16, initWeights, loadModelFromUrl, modelConfig, toFloat16, weightsFromOnnxFiles, type ExportedModel, type FetchLike } from '../src/index.js';
+import { loadModelDirectory, readModelDirectoryWeights, readWeightsFile, writeModelDirectory, writeWeightsFile } from '../src/node.js';
 
 const config = modelConfig('tiny', { templateSize: 32, searchSize: 64, dim: 32, headChannels: 16, decisionHidden: 16 });
 let exported: ExportedModel;
@@ -86,6 +86,32 @@ describe('loadModelDirectory', () => {
     await writeWeightsFile(path, config, weights);
     const back = await readWeightsFile(path, config);
     expect(back.get('exits.2.decision.fc2.weight')).toEqual(weights.get('exits.2.decision.fc2.weight'));
+  });
+});
+
+describe('weights read back from exported ONNX files', () => {
+  const weights = initWeights(config, { seed: 4 });
+  it('weightsFromOnnxFiles returns every parameter exactly (float32) or as stored (fp16), in any file order', async () => {
+    const files = [...exported.files].filter(([f]) => f.endsWith('.onnx')).map(([, b]) => b);
+    const back = weightsFromOnnxFiles(config, files.reverse());
+    expect([...back.keys()].sort()).toEqual([...weights.keys()].sort());
+    for (const [name, values] of weights) expect(back.get(name), name).toEqual(values);
+    const half = await exportModel(config, weights, { fp16: true });
+    const backHalf = weightsFromOnnxFiles(config, [...half.files].filter(([f]) => f.endsWith('.onnx')).map(([, b]) => b));
+    for (const [name, values] of weights) expect(backHalf.get(name), name).toEqual(fromFloat16(toFloat16(values)));
+  });
+  it('names what is missing or not ONNX', () => {
+    const stage0 = exported.files.get('stage0.onnx')!;
+    expect(() => weightsFromOnnxFiles(config, [stage0])).toThrow(ModelMismatchError);
+    expect(() => weightsFromOnnxFiles(config, [stage0])).toThrow(/parameters of .* are in none of the files \(first: backbone\.pos_embed_z/);
+    expect(() => weightsFromOnnxFiles(config, [new TextEncoder().encode('not onnx at all')])).toThrow(/file 0 is not an ONNX model/);
+  });
+  it('readModelDirectoryWeights reads a model directory: its architecture and weights', async () => {
+    const sub = join(dir, 'weights-back');
+    await writeModelDirectory(sub, exported);
+    const { config: back, weights: w } = await readModelDirectoryWeights(sub);
+    expect(back).toEqual(config);
+    for (const [name, values] of weights) expect(w.get(name), name).toEqual(values);
   });
 });
 
