@@ -65,6 +65,14 @@ describe('dytrack train options', () => {
     expect(r.stderr).toMatch(/--init-from: cannot read no-such-weights\.safetensors \(ENOENT\)/);
   });
 
+  it('refuses --exit-weights that are not one non-negative number per exit', async () => {
+    for (const value of ['2,1', '1,1,-1', '1,x,1', '1,1,1,1']) {
+      const r = await run(['train', '--data', 'procedural', '--steps', '5', `--exit-weights=${value}`, '--out', 'run']);
+      expect(r.code, value).toBe(2);
+      expect(r.stderr).toMatch(/--exit-weights must be 3 non-negative numbers, one per exit \(for example 2,1,1\)/);
+    }
+  });
+
   it('names an --init-from directory that is not a model directory', async () => {
     const r = await run(['train', '--data', 'synthetic', '--steps', '1', '--out', 'run', '--init-from', '.']);
     expect(r.code).toBe(2);

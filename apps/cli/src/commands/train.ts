@@ -44,6 +44,9 @@ Options:
                        scoreKL, sizeDense, offsetDense (for example feature=0,scoreKL=0: no
                        self-distillation; sizeDense=5 / offsetDense=5: size / centre offset
                        supervised at every cell near the truth)
+  --exit-weights W,..  weight of each exit's whole loss, first exit first (default 1 each;
+                       for example 2,1,1 to favour the first exit, which the dynamic policy
+                       stops at most often)
   --search-jitter C,S  search-crop jitter: centre C (the centre moves up to
                        C/2 x sqrt(w h)) and scale S (log-normal sigma); default 3,0.25 (OSTrack)
   --pairs-per-sequence N  consecutive samples of a batch drawn from one sequence (default 1);
@@ -114,6 +117,7 @@ export const trainCommand: Command = {
       seed: { type: 'string' },
       'loss-weights': { type: 'string' },
       'search-jitter': { type: 'string' },
+      'exit-weights': { type: 'string' },
       'init-from': { type: 'string' },
       'no-recycling': { type: 'boolean', default: false },
       'size-conv-layers': { type: 'string' },
@@ -177,6 +181,14 @@ export const trainCommand: Command = {
       if (!k || !known.includes(k)) throw new UsageError(`--loss-weights: unknown weight "${k ?? ''}" (known: ${known.join(', ')})`);
       weights[k] = numberOption(v, `loss-weights ${k}`, Number.NaN);
     }
+    let exitWeights: number[] | undefined;
+    if (values['exit-weights'] !== undefined) {
+      exitWeights = values['exit-weights'].split(',').map((x) => Number(x.trim()));
+      const exits = config.stageDepths.length;
+      if (exitWeights.length !== exits || !exitWeights.every((x) => Number.isFinite(x) && x >= 0)) {
+        throw new UsageError(`--exit-weights must be ${exits} non-negative numbers, one per exit (for example ${Array.from({ length: exits }, (_, i) => (i === 0 ? 2 : 1)).join(',')}), got "${values['exit-weights']}"`);
+      }
+    }
     let searchJitter: { center: number; scale: number } | undefined;
     if (values['search-jitter'] !== undefined) {
       const parts = values['search-jitter'].split(',').map((x) => Number(x.trim()));
@@ -232,7 +244,7 @@ export const trainCommand: Command = {
       lr: numberOption(values.lr, 'lr', 4e-4),
       ...(values.warmup !== undefined ? { warmupSteps: int(values.warmup, 'warmup', 0, 0) } : {}),
       decay,
-      ...(Object.keys(weights).length > 0 ? { loss: { weights } } : {}),
+      ...(Object.keys(weights).length > 0 || exitWeights ? { loss: { weights: { ...weights, ...(exitWeights ? { exits: exitWeights } : {}) } } } : {}),
       ...(searchJitter ? { searchJitter } : {}),
       ...(values['pairs-per-sequence'] !== undefined ? { pairsPerSequence: int(values['pairs-per-sequence'], 'pairs-per-sequence', 1, 1) } : {}),
       ...(minVisibility > 0 ? { minVisibility } : {}),
