@@ -31,12 +31,23 @@ describe('dytrack calibrate', () => {
     const r = await run(['calibrate', 'model', '--sequences', '1', '--candidates', '0,1', '--retain', '1e-9', '--eval-sequences', '0']);
     expect(r.code).toBe(0);
     expect(await thresholds()).toEqual([0, 0, 0]);
+    // No candidate fits a budget of a third of the stages when 1 (never exit early) is the only one: the cheapest is kept.
+    const none = await run(['calibrate', 'model', '--sequences', '1', '--candidates', '1', '--max-stages', '0.34', '--eval-sequences', '0']);
+    expect(none.code).toBe(0);
+    expect(await thresholds()).toEqual([1, 1, 0]);
+    // With 0 (exit at stage 0 on every frame) among the candidates, it is the one within budget.
+    const budget = await run(['calibrate', 'model', '--sequences', '1', '--candidates', '1,0', '--max-stages', '0.34', '--eval-sequences', '0']);
+    expect(budget.code).toBe(0);
+    expect(budget.stdout).toMatch(/at most 0\.34 of the stages/);
+    expect(await thresholds()).toEqual([0, 0, 0]);
   }, 120_000);
 
   it('rejects bad options with one line and exit 2', async () => {
     for (const [args, message] of [
       [['calibrate'], /one MODEL_DIR/],
       [['calibrate', 'model', '--retain', '2'], /--retain must be in \(0, 1\]/],
+      [['calibrate', 'model', '--max-stages', '0'], /--max-stages must be a share of the stages in \(0, 1\]/],
+      [['calibrate', 'model', '--max-stages', '0.6', '--retain', '0.9'], /--retain or --max-stages, not both/],
       [['calibrate', 'model', '--candidates', '0.5,x'], /--candidates/],
       [['calibrate', 'model', '--sequences', '0'], /--sequences must be a positive integer/],
     ] as const) {

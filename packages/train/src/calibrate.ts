@@ -26,8 +26,17 @@ export interface CalibrationOptions {
   readonly seedBase?: number;
   /** Frames per sequence (default 100). */
   readonly length?: number;
-  /** Share of the full-depth AUC the chosen thresholds must keep on the validation set (default 0.985). */
+  /**
+   * Rule "retain": share of the full-depth AUC the chosen thresholds must keep on the
+   * validation set; the cheapest candidate that keeps it wins (the default rule, 0.985).
+   */
   readonly retain?: number;
+  /**
+   * Rule "budget": the most mean stages per frame allowed, as a share of the model's
+   * stages in (0, 1] (0.6: at most 60% of the network on average); the candidate with the
+   * highest validation AUC within it wins. Give this or `retain`, not both.
+   */
+  readonly maxStages?: number;
   /** Common thresholds tried on every early exit (default {@link DEFAULT_CALIBRATION_CANDIDATES}). */
   readonly candidates?: readonly number[];
   /** onnxruntime intra-op threads (default 1). */
@@ -52,8 +61,10 @@ export interface Calibration {
   readonly thresholds: readonly number[];
   /** The validation set. */
   readonly data: string;
-  /** The retention target. */
-  readonly retain: number;
+  /** The retention target, when the rule was "retain". */
+  readonly retain?: number;
+  /** The stage budget (share of the model's stages), when the rule was "budget". */
+  readonly maxStages?: number;
   /** Full-depth AUC on the validation set. */
   readonly fullDepthAuc: number;
   /** AUC and mean stages at the chosen thresholds. */
@@ -62,17 +73,46 @@ export interface Calibration {
   readonly points: readonly CalibrationPoint[];
 }
 
+/** How {@link chooseOperatingPoint} picks among measured points. */
+export type OperatingPointRule =
+  /** The cheapest point whose AUC is at least `retain` x the full-depth AUC. */
+  | { readonly retain: number }
+  /** The most accurate point whose mean stages are at most `maxStages` x the model's stages. */
+  | { readonly maxStages: number };
+
+/**
+ * Picks one of the measured dynamic points (never the full-depth reference itself) by
+ * `rule`. Rule "retain": the fewest mean stages among the points keeping `retain` x
+ * `full.auc` (ties go to the higher AUC); when none does, the most accurate point. Rule
+ * "budget": the highest AUC among the points within `maxStages` x `stages` mean stages
+ * (ties go to fewer stages); when none fits, the cheapest point. Pure: the calibration's
+ * choice can be re-made from the points a manifest records.
+ */
+export function chooseOperatingPoint(full: CalibrationPoint, dynamic: readonly CalibrationPoint[], rule: OperatingPointRule, stages: number): CalibrationPoint {
+  if (dynamic.length === 0) throw new InvalidArgumentError('no dynamic operating points to choose from');
+  const cheapest = (a: CalibrationPoint, b: CalibrationPoint) => (b.meanStages < a.meanStages || (b.meanStages === a.meanStages && b.auc > a.auc) ? b : a);
+  const best = (a: CalibrationPoint, b: CalibrationPoint) => (b.auc > a.auc || (b.auc === a.auc && b.meanStages < a.meanStages) ? b : a);
+  if ('retain' in rule) {
+    const good = dynamic.filter((p) => p.auc >= rule.retain * full.auc);
+    return good.length > 0 ? good.reduce(cheapest) : dynamic.reduce(best);
+  }
+  const fits = dynamic.filter((p) => p.meanStages <= rule.maxStages * stages + 1e-9);
+  return fits.length > 0 ? fits.reduce(best) : dynamic.reduce(cheapest);
+}
+
 /**
  * Chooses a model's default exit thresholds on validation sequences: tracks them at full
  * depth, then with the threshold policy at each candidate threshold (shared by every early
- * exit), and keeps the candidate with the fewest mean stages whose AUC is at least
- * `retain` x the full-depth AUC (the highest candidate when none is; ties go to the
- * higher AUC). The DyTrack paper's operating point, chosen on data the reported figures
- * do not use.
+ * exit), and keeps one candidate by {@link chooseOperatingPoint}: by default the cheapest
+ * that keeps `retain` x the full-depth AUC, or with `maxStages` the most accurate within
+ * that stage budget. The DyTrack paper's operating point, chosen on data the reported
+ * figures do not use.
  */
 export async function calibrateThresholds(model: ModelSource, options: CalibrationOptions = {}): Promise<Calibration> {
-  const retain = options.retain ?? 0.985;
-  if (!(retain > 0 && retain <= 1)) throw new InvalidArgumentError(`retain must be in (0, 1], got ${String(retain)}`);
+  if (options.retain !== undefined && options.maxStages !== undefined) throw new InvalidArgumentError('give retain or maxStages, not both: they are two rules for choosing thresholds');
+  const rule: OperatingPointRule = options.maxStages !== undefined ? { maxStages: options.maxStages } : { retain: options.retain ?? 0.985 };
+  if ('retain' in rule && !(rule.retain > 0 && rule.retain <= 1)) throw new InvalidArgumentError(`retain must be in (0, 1], got ${String(rule.retain)}`);
+  if ('maxStages' in rule && !(rule.maxStages > 0 && rule.maxStages <= 1)) throw new InvalidArgumentError(`maxStages must be a share of the stages in (0, 1], got ${String(rule.maxStages)}`);
   const candidates = [...(options.candidates ?? DEFAULT_CALIBRATION_CANDIDATES)];
   if (candidates.length === 0 || candidates.some((t) => !(t >= 0 && t <= 1))) throw new InvalidArgumentError('calibration candidates must be thresholds in [0, 1]');
   const count = options.syntheticSequences ?? 16;
@@ -101,10 +141,8 @@ export async function calibrateThresholds(model: ModelSource, options: Calibrati
     for (const t of candidates.sort((a, b) => a - b)) {
       points.push(await measure([...Array.from({ length: exits - 1 }, () => t), 0]));
     }
-    const dynamic = points.slice(1);
-    const good = dynamic.filter((p) => p.auc >= retain * full.auc);
-    const chosen = (good.length > 0 ? good : [dynamic[dynamic.length - 1]!]).reduce((a, b) => (b.meanStages < a.meanStages || (b.meanStages === a.meanStages && b.auc > a.auc) ? b : a));
-    return { thresholds: chosen.thresholds!, data: `synthetic seeds ${base}..${base + count - 1} (validation)`, retain, fullDepthAuc: full.auc, chosen, points };
+    const chosen = chooseOperatingPoint(full, points.slice(1), rule, exits);
+    return { thresholds: chosen.thresholds!, data: `synthetic seeds ${base}..${base + count - 1} (validation)`, ...rule, fullDepthAuc: full.auc, chosen, points };
   } finally {
     for (const t of trackers) await t.dispose();
     await backend.dispose();

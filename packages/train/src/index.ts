@@ -40,5 +40,5 @@ export { CHECKPOINT_FILE, trainModel, lossCurveSvg } from './train.js';
 
 export { formatProgressLine } from './progress.js';
 
-export type { CalibrationOptions, CalibrationPoint, Calibration } from './calibrate.js';
-export { CALIBRATION_SEED_BASE, DEFAULT_CALIBRATION_CANDIDATES, calibrateThresholds, writeDefaultThresholds } from './calibrate.js';
+export type { CalibrationOptions, CalibrationPoint, Calibration, OperatingPointRule } from './calibrate.js';
+export { CALIBRATION_SEED_BASE, DEFAULT_CALIBRATION_CANDIDATES, calibrateThresholds, chooseOperatingPoint, writeDefaultThresholds } from './calibrate.js';

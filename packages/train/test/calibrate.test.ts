@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MANIFEST_FILE_NAME, parseManifest } from '@dytrack/core';
 import { exportModel, initWeights } from '@dytrack/model';
 import { loadModelDirectory, writeModelDirectory } from '@dytrack/model/node';
-import { CALIBRATION_SEED_BASE, HELD_OUT_SEED_BASE, calibrateThresholds, writeDefaultThresholds } from '../src/index.js';
+import { CALIBRATION_SEED_BASE, HELD_OUT_SEED_BASE, calibrateThresholds, chooseOperatingPoint, writeDefaultThresholds, type CalibrationPoint } from '../src/index.js';
 import { small } from './helpers.js';
 
 const dirs: string[] = [];
@@ -59,6 +59,9 @@ describe('calibrateThresholds', () => {
     await expect(calibrateThresholds(model, { seedBase: 5 })).rejects.toThrow(/training seeds/);
     await expect(calibrateThresholds(model, { seedBase: HELD_OUT_SEED_BASE - 2, syntheticSequences: 4 })).rejects.toThrow(/held-out/);
     await expect(calibrateThresholds(model, { retain: 0 })).rejects.toThrow(/retain/);
+    await expect(calibrateThresholds(model, { maxStages: 0 })).rejects.toThrow(/maxStages/);
+    await expect(calibrateThresholds(model, { maxStages: 1.5 })).rejects.toThrow(/maxStages/);
+    await expect(calibrateThresholds(model, { retain: 0.9, maxStages: 0.6 })).rejects.toThrow(/not both/);
     await expect(calibrateThresholds(model, { candidates: [1.5] })).rejects.toThrow(/candidates/);
     await expect(writeDefaultThresholds(dir, [0.5, 0])).rejects.toThrow(/2 thresholds for 3 stages/);
     await expect(writeDefaultThresholds(dir, [0.5, 2, 0])).rejects.toThrow(/defaultThreshold/);
@@ -66,4 +69,35 @@ describe('calibrateThresholds', () => {
     const manifest = parseManifest(JSON.parse(await readFile(join(dir, MANIFEST_FILE_NAME), 'utf8')));
     expect(manifest.stages.map((s) => s.exit.defaultThreshold)).toEqual([...small.defaultThresholds]);
   }, 120_000);
+});
+
+describe('chooseOperatingPoint', () => {
+  // The validation points the fifth session's default model was calibrated on (3 stages).
+  const at = (t: number, auc: number, meanStages: number): CalibrationPoint => ({ thresholds: [t, t, 0], auc, meanStages });
+  const full: CalibrationPoint = { thresholds: undefined, auc: 61.7, meanStages: 3 };
+  const points = [at(0.4, 58.3, 1.06), at(0.5, 58.3, 1.1), at(0.6, 62.4, 1.14), at(0.7, 63.1, 1.41), at(0.8, 61.8, 2.18), at(0.9, 61.7, 3)];
+
+  it('rule "retain": the cheapest point that keeps the share of the full-depth AUC', () => {
+    expect(chooseOperatingPoint(full, points, { retain: 0.985 }, 3).thresholds).toEqual([0.6, 0.6, 0]);
+    // 0.95 x 61.7 = 58.6: 0.4 and 0.5 (58.3) fall just short.
+    expect(chooseOperatingPoint(full, points, { retain: 0.95 }, 3).thresholds).toEqual([0.6, 0.6, 0]);
+    expect(chooseOperatingPoint(full, points, { retain: 0.94 }, 3).thresholds).toEqual([0.4, 0.4, 0]);
+    // Nothing keeps 100% of a full depth of 70: the most accurate point is the fallback.
+    expect(chooseOperatingPoint({ ...full, auc: 70 }, points, { retain: 1 }, 3).thresholds).toEqual([0.7, 0.7, 0]);
+  });
+
+  it('rule "budget": the most accurate point within the share of the stages', () => {
+    // 60% of 3 stages is 1.8: 0.7 (63.1 at 1.41) is the best that fits; 0.8 (2.18) does not.
+    expect(chooseOperatingPoint(full, points, { maxStages: 0.6 }, 3).thresholds).toEqual([0.7, 0.7, 0]);
+    expect(chooseOperatingPoint(full, points, { maxStages: 0.4 }, 3).thresholds).toEqual([0.6, 0.6, 0]);
+    expect(chooseOperatingPoint(full, points, { maxStages: 1 }, 3).thresholds).toEqual([0.7, 0.7, 0]);
+    // Equal AUC: fewer stages win (0.4 at 1.06 over 0.5 at 1.10).
+    expect(chooseOperatingPoint(full, points, { maxStages: 0.367 }, 3).thresholds).toEqual([0.4, 0.4, 0]);
+    // Nothing fits a budget of a third of a stage: the cheapest point is the fallback.
+    expect(chooseOperatingPoint(full, points, { maxStages: 0.3 }, 3).thresholds).toEqual([0.4, 0.4, 0]);
+  });
+
+  it('needs at least one dynamic point', () => {
+    expect(() => chooseOperatingPoint(full, [], { retain: 0.9 }, 3)).toThrow(/no dynamic operating points/);
+  });
 });

@@ -9,13 +9,16 @@ Chooses a model's default exit thresholds: tracks procedural validation
 sequences (seeds ${CALIBRATION_SEED_BASE} and up: neither training nor held-out
 test data) at full depth and with the threshold policy at each candidate
 threshold, and keeps the candidate with the fewest mean stages whose AUC is at
-least --retain x the full-depth AUC. Writes the thresholds into MODEL_DIR's
+least --retain x the full-depth AUC, or with --max-stages the candidate with the
+highest AUC within that share of the stages. Writes the thresholds into MODEL_DIR's
 dytrack.model.json (the ONNX files are untouched), then re-runs the held-out
 evaluation so the manifest's figures match the new defaults.
 
 Options:
   --sequences N        validation sequences (default 16)
   --retain R           share of the full-depth AUC to keep (default 0.985)
+  --max-stages F       instead: the most accurate candidate running at most F x the
+                       model's stages per frame on average (0.6: 60% of the network)
   --candidates A,B,..  thresholds to try (default 0.3,0.4,0.5,0.55,...,0.9)
   --eval-sequences N   held-out procedural sequences of the re-evaluation (default 32; 0 skips)
   --eval-dataset DIR   also re-evaluate on this dataset (repeatable)
@@ -24,6 +27,7 @@ Options:
 Examples:
   dytrack calibrate runs/tiny/model --eval-dataset ../shared/data/sequences
   dytrack calibrate runs/tiny/model --retain 0.99 --candidates 0.5,0.6,0.7 --dry-run
+  dytrack calibrate runs/tiny/model --max-stages 0.6 --sequences 64
 `;
 
 function point(p: CalibrationPoint): string {
@@ -40,6 +44,7 @@ export const calibrateCommand: Command = {
     const { values, positionals } = parseOptions(argv, {
       sequences: { type: 'string' },
       retain: { type: 'string' },
+      'max-stages': { type: 'string' },
       candidates: { type: 'string' },
       'eval-sequences': { type: 'string' },
       'eval-dataset': { type: 'string', multiple: true },
@@ -49,8 +54,11 @@ export const calibrateCommand: Command = {
     const dir = resolve(io.cwd, positionals[0]!);
     const sequences = numberOption(values.sequences, 'sequences', 16);
     if (!Number.isInteger(sequences) || sequences < 1) throw new UsageError(`--sequences must be a positive integer, got ${values.sequences}`);
-    const retain = numberOption(values.retain, 'retain', 0.985);
-    if (!(retain > 0 && retain <= 1)) throw new UsageError(`--retain must be in (0, 1], got ${values.retain}`);
+    if (values.retain !== undefined && values['max-stages'] !== undefined) throw new UsageError('give --retain or --max-stages, not both: they are two rules for choosing thresholds');
+    const maxStages = values['max-stages'] === undefined ? undefined : numberOption(values['max-stages'], 'max-stages', 1);
+    if (maxStages !== undefined && !(maxStages > 0 && maxStages <= 1)) throw new UsageError(`--max-stages must be a share of the stages in (0, 1], got ${values['max-stages']}`);
+    const retain = maxStages === undefined ? numberOption(values.retain, 'retain', 0.985) : undefined;
+    if (retain !== undefined && !(retain > 0 && retain <= 1)) throw new UsageError(`--retain must be in (0, 1], got ${values.retain}`);
     let candidates: number[] | undefined;
     if (values.candidates !== undefined) {
       candidates = values.candidates.split(',').map((x) => Number(x.trim()));
@@ -61,11 +69,12 @@ export const calibrateCommand: Command = {
     const model = await loadModelDirectory(dir);
     const calibration = await calibrateThresholds(model, {
       syntheticSequences: sequences,
-      retain,
+      ...(maxStages !== undefined ? { maxStages } : { retain: retain ?? 0.985 }),
       ...(candidates ? { candidates } : {}),
       onPoint: (p) => io.stderr.write(`${point(p)}\n`),
     });
-    io.stdout.write(`chosen: ${point(calibration.chosen)} (full depth ${calibration.fullDepthAuc.toFixed(1)}, retain ${retain})\n`);
+    const rule = maxStages !== undefined ? `at most ${maxStages} of the stages` : `retain ${retain}`;
+    io.stdout.write(`chosen: ${point(calibration.chosen)} (full depth ${calibration.fullDepthAuc.toFixed(1)}, ${rule})\n`);
     if (values['dry-run']) return 0;
     await writeDefaultThresholds(dir, calibration.thresholds, { calibration });
     const datasets = (values['eval-dataset'] ?? []).map((d) => resolve(io.cwd, d));
