@@ -34,11 +34,13 @@ describe('dytrack calibrate', () => {
     // No candidate fits a budget of a third of the stages when 1 (never exit early) is the only one: the cheapest is kept.
     const none = await run(['calibrate', 'model', '--sequences', '1', '--candidates', '1', '--max-stages', '0.34', '--eval-sequences', '0']);
     expect(none.code).toBe(0);
+    expect(none.stdout).toMatch(/no candidate met the rule \(at most 0\.34 of the stages\).*chose the cheapest candidate/);
     expect(await thresholds()).toEqual([1, 1, 0]);
     // With 0 (exit at stage 0 on every frame) among the candidates, it is the one within budget.
     const budget = await run(['calibrate', 'model', '--sequences', '1', '--candidates', '1,0', '--max-stages', '0.34', '--eval-sequences', '0']);
     expect(budget.code).toBe(0);
     expect(budget.stdout).toMatch(/at most 0\.34 of the stages/);
+    expect(budget.stdout).not.toMatch(/no candidate met the rule/);
     expect(await thresholds()).toEqual([0, 0, 0]);
   }, 120_000);
 

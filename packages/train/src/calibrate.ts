@@ -69,6 +69,12 @@ export interface Calibration {
   readonly fullDepthAuc: number;
   /** AUC and mean stages at the chosen thresholds. */
   readonly chosen: CalibrationPoint;
+  /**
+   * Whether the chosen point meets the rule on the validation set; `false` when no
+   * candidate did and {@link chooseOperatingPoint} fell back (to the most accurate point
+   * for "retain", the cheapest for "budget").
+   */
+  readonly ruleMet: boolean;
   /** Every measured point, full depth first. */
   readonly points: readonly CalibrationPoint[];
 }
@@ -92,12 +98,17 @@ export function chooseOperatingPoint(full: CalibrationPoint, dynamic: readonly C
   if (dynamic.length === 0) throw new InvalidArgumentError('no dynamic operating points to choose from');
   const cheapest = (a: CalibrationPoint, b: CalibrationPoint) => (b.meanStages < a.meanStages || (b.meanStages === a.meanStages && b.auc > a.auc) ? b : a);
   const best = (a: CalibrationPoint, b: CalibrationPoint) => (b.auc > a.auc || (b.auc === a.auc && b.meanStages < a.meanStages) ? b : a);
-  if ('retain' in rule) {
-    const good = dynamic.filter((p) => p.auc >= rule.retain * full.auc);
-    return good.length > 0 ? good.reduce(cheapest) : dynamic.reduce(best);
-  }
-  const fits = dynamic.filter((p) => p.meanStages <= rule.maxStages * stages + 1e-9);
-  return fits.length > 0 ? fits.reduce(best) : dynamic.reduce(cheapest);
+  const meeting = dynamic.filter((p) => meetsOperatingPointRule(full, p, rule, stages));
+  if ('retain' in rule) return meeting.length > 0 ? meeting.reduce(cheapest) : dynamic.reduce(best);
+  return meeting.length > 0 ? meeting.reduce(best) : dynamic.reduce(cheapest);
+}
+
+/**
+ * Whether `point` meets `rule`: for "retain", an AUC of at least `retain` x `full.auc`;
+ * for "budget", at most `maxStages` x `stages` mean stages.
+ */
+export function meetsOperatingPointRule(full: CalibrationPoint, point: CalibrationPoint, rule: OperatingPointRule, stages: number): boolean {
+  return 'retain' in rule ? point.auc >= rule.retain * full.auc : point.meanStages <= rule.maxStages * stages + 1e-9;
 }
 
 /**
@@ -142,7 +153,8 @@ export async function calibrateThresholds(model: ModelSource, options: Calibrati
       points.push(await measure([...Array.from({ length: exits - 1 }, () => t), 0]));
     }
     const chosen = chooseOperatingPoint(full, points.slice(1), rule, exits);
-    return { thresholds: chosen.thresholds!, data: `synthetic seeds ${base}..${base + count - 1} (validation)`, ...rule, fullDepthAuc: full.auc, chosen, points };
+    const ruleMet = meetsOperatingPointRule(full, chosen, rule, exits);
+    return { thresholds: chosen.thresholds!, data: `synthetic seeds ${base}..${base + count - 1} (validation)`, ...rule, fullDepthAuc: full.auc, chosen, ruleMet, points };
   } finally {
     for (const t of trackers) await t.dispose();
     await backend.dispose();

@@ -41,4 +41,4 @@ export { CHECKPOINT_FILE, trainModel, lossCurveSvg } from './train.js';
 export { formatProgressLine } from './progress.js';
 
 export type { CalibrationOptions, CalibrationPoint, Calibration, OperatingPointRule } from './calibrate.js';
-export { CALIBRATION_SEED_BASE, DEFAULT_CALIBRATION_CANDIDATES, calibrateThresholds, chooseOperatingPoint, writeDefaultThresholds } from './calibrate.js';
+export { CALIBRATION_SEED_BASE, DEFAULT_CALIBRATION_CANDIDATES, calibrateThresholds, chooseOperatingPoint, meetsOperatingPointRule, writeDefaultThresholds } from './calibrate.js';

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MANIFEST_FILE_NAME, parseManifest } from '@dytrack/core';
 import { exportModel, initWeights } from '@dytrack/model';
 import { loadModelDirectory, writeModelDirectory } from '@dytrack/model/node';
-import { CALIBRATION_SEED_BASE, HELD_OUT_SEED_BASE, calibrateThresholds, chooseOperatingPoint, writeDefaultThresholds, type CalibrationPoint } from '../src/index.js';
+import { CALIBRATION_SEED_BASE, HELD_OUT_SEED_BASE, calibrateThresholds, chooseOperatingPoint, meetsOperatingPointRule, writeDefaultThresholds, type CalibrationPoint, type OperatingPointRule } from '../src/index.js';
 import { small } from './helpers.js';
 
 const dirs: string[] = [];
@@ -42,6 +42,8 @@ describe('calibrateThresholds', () => {
     const cheapest = Math.min(...qualifying.map((p) => p.meanStages));
     expect(c.chosen.meanStages).toBe(cheapest);
     expect(c.thresholds).toEqual(c.chosen.thresholds);
+    // Never exiting early keeps 100% of full depth, so the rule is always met here.
+    expect(c.ruleMet).toBe(true);
     expect(c.data).toContain(String(CALIBRATION_SEED_BASE));
 
     await writeDefaultThresholds(dir, [0.65, 0.55, 0], { calibration: c });
@@ -95,6 +97,17 @@ describe('chooseOperatingPoint', () => {
     expect(chooseOperatingPoint(full, points, { maxStages: 0.367 }, 3).thresholds).toEqual([0.4, 0.4, 0]);
     // Nothing fits a budget of a third of a stage: the cheapest point is the fallback.
     expect(chooseOperatingPoint(full, points, { maxStages: 0.3 }, 3).thresholds).toEqual([0.4, 0.4, 0]);
+  });
+
+  it('says whether a point meets the rule, so a fallback can be reported', () => {
+    const chosen = (rule: OperatingPointRule) => chooseOperatingPoint(full, points, rule, 3);
+    expect(meetsOperatingPointRule(full, chosen({ maxStages: 0.6 }), { maxStages: 0.6 }, 3)).toBe(true);
+    expect(meetsOperatingPointRule(full, chosen({ maxStages: 0.3 }), { maxStages: 0.3 }, 3)).toBe(false);
+    expect(meetsOperatingPointRule(full, chosen({ retain: 0.985 }), { retain: 0.985 }, 3)).toBe(true);
+    const high = { ...full, auc: 70 };
+    expect(meetsOperatingPointRule(high, chooseOperatingPoint(high, points, { retain: 1 }, 3), { retain: 1 }, 3)).toBe(false);
+    // The boundary counts as meeting: 1.8 stages is exactly 60% of 3.
+    expect(meetsOperatingPointRule(full, at(0.7, 60, 1.8), { maxStages: 0.6 }, 3)).toBe(true);
   });
 
   it('needs at least one dynamic point', () => {

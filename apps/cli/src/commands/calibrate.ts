@@ -75,6 +75,10 @@ export const calibrateCommand: Command = {
     });
     const rule = maxStages !== undefined ? `at most ${maxStages} of the stages` : `retain ${retain}`;
     io.stdout.write(`chosen: ${point(calibration.chosen)} (full depth ${calibration.fullDepthAuc.toFixed(1)}, ${rule})\n`);
+    if (!calibration.ruleMet) {
+      const fallback = maxStages !== undefined ? 'the cheapest candidate' : 'the most accurate candidate';
+      io.stdout.write(`no candidate met the rule (${rule}) on the validation sequences; chose ${fallback}\n`);
+    }
     if (values['dry-run']) return 0;
     await writeDefaultThresholds(dir, calibration.thresholds, { calibration });
     const datasets = (values['eval-dataset'] ?? []).map((d) => resolve(io.cwd, d));
