@@ -41,6 +41,12 @@ export interface HistoryEntry {
   readonly lr: number;
   /** Seconds since the run started (accumulated over resumes). */
   readonly time: number;
+  /**
+   * Mean IoU of each exit's box with the truth over this step's batch, shallowest exit
+   * first (absent in checkpoints written before it was recorded). Where the exits stand
+   * on training pairs, beside where they stand when tracking.
+   */
+  readonly exitIoU?: readonly number[];
 }
 
 /**

@@ -36,7 +36,7 @@ export type { ModelEvaluationOptions, PolicyFigures, ModelEvaluation } from './e
 export { evaluateModel } from './evaluate.js';
 
 export type { TrainOptions, TrainProgress, TrainResult } from './train.js';
-export { CHECKPOINT_FILE, trainModel, lossCurveSvg } from './train.js';
+export { CHECKPOINT_FILE, trainModel, lossCurveSvg, exitIoUCurveSvg, smoothedExitIoU } from './train.js';
 
 export { formatProgressLine } from './progress.js';
 

@@ -122,8 +122,13 @@ export interface TrainResult {
   readonly trainSeconds: number;
   /** The final parameters by name. */
   readonly weights: Map<string, Float32Array>;
-  /** Loss per step. */
+  /** Loss (and each exit's training IoU) per step. */
   readonly history: readonly HistoryEntry[];
+  /**
+   * Each exit's mean IoU on the training pairs of the last steps (EMA 0.99 of
+   * {@link HistoryEntry.exitIoU}, shallowest exit first; empty when no step recorded it).
+   */
+  readonly finalExitIoU: readonly number[];
   /** Data-loading counters (how much loading overlapped the steps). */
   readonly loader: LoaderStats;
   /** Where the model was exported (absent when stopped early). */
@@ -173,6 +178,48 @@ export function lossCurveSvg(history: readonly HistoryEntry[], title = 'Training
       { label: 'loss', x, y, color: '#9ecae1' },
       { label: 'smoothed (EMA 0.95)', x, y: smooth, color: '#1f77b4' },
     ],
+  });
+}
+
+/** Exponential moving average of a series, started at its first value. */
+function ema(values: readonly number[], factor: number): number[] {
+  const out: number[] = [];
+  let s = values[0] ?? 0;
+  for (const v of values) out.push((s = factor * s + (1 - factor) * v));
+  return out;
+}
+
+const EXIT_COLORS = ['#d62728', '#ff7f0e', '#2ca02c', '#1f77b4', '#9467bd', '#8c564b'];
+
+/**
+ * Each exit's mean IoU on the training pairs (EMA 0.99 over the steps that recorded it),
+ * shallowest exit first; empty when no step did.
+ */
+export function smoothedExitIoU(history: readonly HistoryEntry[]): number[][] {
+  const recorded = history.filter((h) => h.exitIoU !== undefined);
+  const exits = recorded[0]?.exitIoU?.length ?? 0;
+  return Array.from({ length: exits }, (_, k) => ema(recorded.map((h) => h.exitIoU![k] ?? Number.NaN), 0.99));
+}
+
+/**
+ * Renders each exit's training IoU over the steps (EMA 0.99) as an SVG line chart: where
+ * the exits stand on training pairs, to set beside their tracking AUC (a deeper exit
+ * that is ahead on pairs but behind when tracking fails on sequences, not on pairs).
+ * `undefined` when no history entry recorded per-exit IoU.
+ */
+export function exitIoUCurveSvg(history: readonly HistoryEntry[], title = 'Training IoU per exit'): string | undefined {
+  const recorded = history.filter((h) => h.exitIoU !== undefined);
+  if (recorded.length === 0) return undefined;
+  const x = recorded.map((h) => h.step);
+  const smooth = smoothedExitIoU(recorded);
+  return lineChartSvg({
+    title,
+    xLabel: 'step',
+    yLabel: 'mean IoU on training pairs (EMA 0.99)',
+    xRange: [0, Math.max(1, x[x.length - 1] ?? 1)],
+    yRange: [0, 1],
+    legend: 'bottom-right',
+    series: smooth.map((y, k) => ({ label: `exit ${k}`, x, y, color: EXIT_COLORS[k % EXIT_COLORS.length]! })),
   });
 }
 
@@ -271,6 +318,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const stopAt = Math.min(totalSteps, options.stopAfter ?? totalSteps);
   const loader = await createBatchLoader(sampler, { startBatch: startStep, worker: options.workerLoader ?? true });
   const started = performance.now();
+  const exits = config.stageDepths.length;
   let smoothed = history.length > 0 ? history[history.length - 1]!.loss : Number.NaN;
   let last: StepResult | undefined;
   const saveCheckpoint = async (): Promise<void> => {
@@ -287,7 +335,9 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       if (!Number.isFinite(last.loss)) throw new InvalidArgumentError(`training diverged: loss ${last.loss} at step ${last.step}`);
       smoothed = Number.isNaN(smoothed) ? last.loss : 0.95 * smoothed + 0.05 * last.loss;
       const elapsed = (performance.now() - started) / 1000;
-      history.push({ step: last.step, loss: last.loss, lr, time: timeOffset + elapsed });
+      const exitIoU: number[] = [];
+      for (let k = 0; k < exits; k++) exitIoU.push(last.metrics[`exit${k}/meanIoU`]?.[0] ?? Number.NaN);
+      history.push({ step: last.step, loss: last.loss, lr, time: timeOffset + elapsed, exitIoU });
       const rate = (last.step - startStep) / Math.max(elapsed, 1e-9);
       if (options.onProgress) {
         const metrics: Record<string, number> = {};
@@ -311,9 +361,20 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   } catch (e) {
     log(`loss.png not written: ${(e as Error).message}`);
   }
+  const exitSvg = exitIoUCurveSvg(history, `${config.name}: training IoU per exit (batch ${B}, seed ${seed})`);
+  if (exitSvg) {
+    await writeFile(join(outDir, 'exits.svg'), exitSvg);
+    try {
+      await writeFile(join(outDir, 'exits.png'), await svgToPng(exitSvg));
+    } catch (e) {
+      log(`exits.png not written: ${(e as Error).message}`);
+    }
+  }
+  const finalExitIoU = smoothedExitIoU(history).map((s) => s[s.length - 1]!);
+  if (finalExitIoU.length > 0) log(`training IoU per exit (EMA 0.99): ${finalExitIoU.map((v) => v.toFixed(3)).join(' / ')}`);
   await writeFile(join(outDir, 'history.json'), JSON.stringify(history));
   const finalLoss = last?.loss ?? history[history.length - 1]?.loss ?? Number.NaN;
-  const base = { steps: trainer.stepCount, finalLoss, finalSmoothedLoss: smoothed, trainSeconds, weights, history, loader: loaderStats };
+  const base = { steps: trainer.stepCount, finalLoss, finalSmoothedLoss: smoothed, finalExitIoU, trainSeconds, weights, history, loader: loaderStats };
   if (trainer.stepCount < totalSteps) return { ...base, exportDir: undefined, evaluation: undefined };
 
   await writeWeightsFile(join(outDir, 'weights.safetensors'), config, weights);
@@ -338,6 +399,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       hiddenNegatives: options.hiddenNegatives ?? 0,
       finalLoss,
       finalSmoothedLoss: smoothed,
+      ...(finalExitIoU.length > 0 ? { finalExitIoU } : {}),
       trainSeconds,
       threads: options.threads ?? 2,
       finishedAt: new Date().toISOString(),

@@ -7,7 +7,7 @@ import { createNodeBackend } from '@dytrack/backend-node';
 import { parseManifest, MANIFEST_FILE_NAME, type HostTensor } from '@dytrack/core';
 import { initWeights, parameterSpecs } from '@dytrack/model';
 import { loadModelDirectory } from '@dytrack/model/node';
-import { allocateBatch, BATCH_INPUTS, buildDyTrackTrainingStep, checkpointFromBytes, checkpointToBytes, PairSampler, trainModel, type DataSourceSpec } from '../src/index.js';
+import { allocateBatch, BATCH_INPUTS, buildDyTrackTrainingStep, checkpointFromBytes, checkpointToBytes, exitIoUCurveSvg, PairSampler, smoothedExitIoU, trainModel, type DataSourceSpec, type HistoryEntry } from '../src/index.js';
 import { small } from './helpers.js';
 
 const dirs: string[] = [];
@@ -83,14 +83,58 @@ describe('DyTrack training step', () => {
   });
 });
 
+describe('per-exit training IoU', () => {
+  const entry = (step: number, exitIoU?: number[]): HistoryEntry => ({ step, loss: 1, lr: 1e-4, time: step, ...(exitIoU ? { exitIoU } : {}) });
+
+  it('smooths each exit with an EMA of 0.99 started at its first value, skipping entries that did not record it', () => {
+    const history = [entry(1), entry(2, [0.2, 0.4]), entry(3, [0.4, 0.4]), entry(4, [1, 0])];
+    const [e0, e1] = smoothedExitIoU(history);
+    // exit 0: 0.2, then 0.99*0.2 + 0.01*0.4 = 0.202, then 0.99*0.202 + 0.01*1 = 0.20998.
+    expect(e0![0]).toBeCloseTo(0.2, 12);
+    expect(e0![1]).toBeCloseTo(0.202, 12);
+    expect(e0![2]).toBeCloseTo(0.20998, 12);
+    // exit 1: 0.4, 0.4, then 0.99*0.4 = 0.396.
+    expect(e1).toHaveLength(3);
+    expect(e1![2]).toBeCloseTo(0.396, 12);
+    expect(smoothedExitIoU([entry(1), entry(2)])).toEqual([]);
+  });
+
+  it('draws one curve per exit, and nothing for a history without per-exit IoU', () => {
+    const svg = exitIoUCurveSvg([entry(1, [0.1, 0.2, 0.3]), entry(2, [0.2, 0.3, 0.4])], 'run x')!;
+    expect(svg).toMatch(/^<svg/);
+    for (const label of ['run x', 'exit 0', 'exit 1', 'exit 2']) expect(svg).toContain(label);
+    expect(svg).not.toContain('exit 3');
+    expect(exitIoUCurveSvg([entry(1), entry(2)])).toBeUndefined();
+  });
+});
+
 describe('trainModel', () => {
   const base = { model: small, data, steps: 4, batchSize: 2, checkpointEvery: 2, threads: 1, lr: 1e-3, warmupSteps: 1 } as const;
 
   it('resumes from a checkpoint to bit-identical weights, is deterministic per seed, and exports a model with its provenance', async () => {
     const whole = await tempDir();
-    const full = await trainModel({ ...base, outDir: whole, seed: 5, evaluation: { syntheticSequences: 1, length: 6 } });
+    const progressIoU: number[][] = [];
+    const fullLogs: string[] = [];
+    const full = await trainModel({
+      ...base,
+      outDir: whole,
+      seed: 5,
+      evaluation: { syntheticSequences: 1, length: 6 },
+      onProgress: (e) => progressIoU.push([0, 1, 2].map((k) => e.metrics[`exit${k}/meanIoU`]!)),
+      onLog: (m) => fullLogs.push(m),
+    });
     expect(full.steps).toBe(4);
     expect(full.history.map((h) => h.step)).toEqual([1, 2, 3, 4]);
+    // Each step records every exit's IoU on its training pairs, as the step reported it.
+    expect(full.history.map((h) => h.exitIoU)).toEqual(progressIoU);
+    for (const iou of progressIoU.flat()) {
+      expect(iou).toBeGreaterThanOrEqual(0);
+      expect(iou).toBeLessThanOrEqual(1);
+    }
+    expect(full.finalExitIoU).toEqual(smoothedExitIoU(full.history).map((s) => s[3]));
+    expect(fullLogs.join('\n')).toMatch(/training IoU per exit \(EMA 0\.99\): \d\.\d{3} \/ \d\.\d{3} \/ \d\.\d{3}/);
+    const exitsPng = await readFile(join(whole, 'exits.png'));
+    expect(Array.from(exitsPng.subarray(1, 4))).toEqual([0x50, 0x4e, 0x47]);
 
     const split = await tempDir();
     const first = await trainModel({ ...base, outDir: split, seed: 5, stopAfter: 2, evaluation: false, workerLoader: false });
@@ -100,6 +144,7 @@ describe('trainModel', () => {
     expect(resumed.steps).toBe(4);
     expect(bitsEqual(full.weights, resumed.weights)).toBe(true);
     expect(resumed.history.map((h) => h.loss)).toEqual(full.history.map((h) => h.loss));
+    expect(resumed.history.map((h) => h.exitIoU)).toEqual(full.history.map((h) => h.exitIoU));
 
     const other = await trainModel({ ...base, outDir: await tempDir(), seed: 6, evaluation: false, workerLoader: false });
     expect(bitsEqual(full.weights, other.weights)).toBe(false);
@@ -117,6 +162,7 @@ describe('trainModel', () => {
     expect(prov.training.steps).toBe(4);
     expect(prov.training.seed).toBe(5);
     expect(prov.training.data).toEqual(data);
+    expect(prov.training.finalExitIoU).toEqual(full.finalExitIoU);
     expect(prov.training.loss.weights).toMatchObject({ giou: 2, l1: 5, focal: 1, decision: 1, feature: 1, scoreKL: 1 });
     expect(prov.evaluation[0].perExit).toHaveLength(3);
     expect(prov.evaluation[0].dynamic.auc).toBeGreaterThanOrEqual(0);

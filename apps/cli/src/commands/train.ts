@@ -12,7 +12,8 @@ Trains a DyTrack model on onnxruntime: (template, search) pairs with OSTrack's
 jitter and augmentations, the DyTrack loss on every exit (box, focal, decision
 branch, target-aware self-distillation), AdamW with warm-up and cosine decay.
 Checkpoints go to DIR/checkpoint.safetensors (resume with --resume); at the end
-DIR holds loss.png, history.json and weights.safetensors, and the exported model
+DIR holds loss.png, exits.png (each exit's IoU on the training pairs),
+history.json and weights.safetensors, and the exported model
 (ONNX stages + dytrack.model.json, provenance and held-out evaluation included)
 goes to --export (default DIR/model).
 
