@@ -163,9 +163,7 @@ function feeds(b: BatchBuffers, config: ModelConfig, B: number, n: number): Reco
 export function lossCurveSvg(history: readonly HistoryEntry[], title = 'Training loss'): string {
   const x = history.map((h) => h.step);
   const y = history.map((h) => h.loss);
-  const smooth: number[] = [];
-  let s = y[0] ?? 0;
-  for (const v of y) smooth.push((s = 0.95 * s + 0.05 * v));
+  const smooth = ema(y, 0.95);
   const hi = Math.max(1e-9, ...y.slice(Math.min(5, y.length - 1)));
   return lineChartSvg({
     title,
