@@ -86,6 +86,17 @@ describe('dytrack train options', () => {
     }
   });
 
+  it('refuses a malformed --stage-depths, and sizes the per-exit options by the stages it gives', async () => {
+    for (const value of ['2,2', '2,0,2', '2,x,2', '2,2.5,2']) {
+      const r = await run(['train', '--data', 'procedural', '--steps', '5', `--stage-depths=${value}`, '--out', 'run']);
+      expect(r.code, value).toBe(2);
+      expect(r.stderr).toMatch(/--stage-depths must be at least 3 positive integers, blocks per stage \(for example 2,2,3\)/);
+    }
+    const four = await run(['train', '--data', 'procedural', '--steps', '5', '--stage-depths', '1,1,2,2', '--exit-weights', '1,1,1', '--out', 'run']);
+    expect(four.code).toBe(2);
+    expect(four.stderr).toMatch(/--exit-weights must be 4 non-negative numbers/);
+  });
+
   it('names an --init-from directory that is not a model directory', async () => {
     const r = await run(['train', '--data', 'synthetic', '--steps', '1', '--out', 'run', '--init-from', '.']);
     expect(r.code).toBe(2);

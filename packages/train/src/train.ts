@@ -149,6 +149,21 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * The ViT blocks of `config` that `given` has no parameter of: a model grown by blocks from
+ * `given`'s. Blocks are named by their index over the whole backbone, so appending blocks to
+ * the last stage keeps every earlier block's name and weights.
+ */
+function identityBlocks(config: ModelConfig, given: ReadonlyMap<string, unknown>): number[] {
+  const depth = config.stageDepths.reduce((a, b) => a + b, 0);
+  const blocks: number[] = [];
+  for (let b = 0; b < depth; b++) {
+    const prefix = `backbone.blocks.${b}.`;
+    if (![...given.keys()].some((k) => k.startsWith(prefix))) blocks.push(b);
+  }
+  return blocks;
+}
+
 function feeds(b: BatchBuffers, config: ModelConfig, B: number, n: number): Record<string, HostTensor> {
   return {
     [BATCH_INPUTS.templateImage]: { dtype: 'float32', dims: [B, 3, config.templateSize, config.templateSize], data: b.templateImage },
@@ -302,8 +317,16 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       const given = options.initialWeights;
       const missing = [...fresh.keys()].filter((k) => !given.has(k));
       const merged = new Map([...fresh].map(([k, v]) => [k, Float32Array.from(given.get(k) ?? v)] as const));
+      // A ViT block the given weights lack entirely (the model grown by blocks) starts as the
+      // identity: its two residual branches' output layers are zero, so the grown model computes
+      // exactly what the given one did and training only adds to it.
+      const grown = identityBlocks(config, given);
+      for (const b of grown) {
+        for (const name of [`backbone.blocks.${b}.attn.proj.weight`, `backbone.blocks.${b}.mlp.fc2.weight`]) merged.get(name)!.fill(0);
+      }
       validateWeights(config, merged);
       if (missing.length > 0) log(`initialised ${missing.length} parameters the given weights lack: ${missing.join(', ')}`);
+      if (grown.length > 0) log(`blocks ${grown.join(', ')} start as the identity (the given weights lack them)`);
       initial = Object.fromEntries(merged);
     } else {
       initial = Object.fromEntries(initWeights(config, { ...options.init, seed }));

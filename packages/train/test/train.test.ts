@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Trainer } from '@dytrack/autograd';
 import { createNodeBackend } from '@dytrack/backend-node';
 import { parseManifest, MANIFEST_FILE_NAME, type HostTensor } from '@dytrack/core';
-import { initWeights, parameterSpecs } from '@dytrack/model';
+import { initWeights, modelConfig, parameterSpecs } from '@dytrack/model';
 import { loadModelDirectory } from '@dytrack/model/node';
 import { allocateBatch, BATCH_INPUTS, buildDyTrackTrainingStep, checkpointFromBytes, checkpointToBytes, exitIoUCurveSvg, PairSampler, smoothedExitIoU, trainModel, type DataSourceSpec, type HistoryEntry } from '../src/index.js';
 import { small } from './helpers.js';
@@ -182,5 +182,20 @@ describe('trainModel', () => {
     expect(Math.max(...moved)).toBeLessThan(2 * base.lr);
     const tunedManifest = JSON.parse(await readFile(join(tuned.exportDir!, MANIFEST_FILE_NAME), 'utf8'));
     expect(tunedManifest.provenance.training.init).toBe('from run A');
+
+    // Growing the last stage by a block: the new block starts as the identity (its residual
+    // branches' output layers zero), so after one step its output layers hold at most about
+    // one learning rate, where the random initialisation (std 0.02) would put values near 0.05.
+    const grownConfig = modelConfig('tiny', { ...small, stageDepths: [1, 1, 2] });
+    const growLogs: string[] = [];
+    const grown = await trainModel({ ...base, model: grownConfig, steps: 1, outDir: await tempDir(), seed: 9, evaluation: false, workerLoader: false, initialWeights: full.weights, onLog: (m) => growLogs.push(m) });
+    expect(growLogs.join('\n')).toMatch(/blocks 3 start as the identity/);
+    for (const layer of ['attn.proj.weight', 'mlp.fc2.weight']) {
+      const w = grown.weights.get(`backbone.blocks.3.${layer}`)!;
+      expect(Math.max(...w.map(Math.abs))).toBeLessThan(2 * base.lr);
+    }
+    const qkv = grown.weights.get('backbone.blocks.3.attn.qkv.weight')!;
+    expect(Math.max(...qkv.map(Math.abs))).toBeGreaterThan(0.01); // the rest of the block is randomly initialised
+    expect(Math.max(...grown.weights.get('backbone.blocks.2.attn.qkv.weight')!.map((v, i) => Math.abs(v - full.weights.get('backbone.blocks.2.attn.qkv.weight')![i]!)))).toBeLessThan(2 * base.lr);
   }, 300_000);
 });

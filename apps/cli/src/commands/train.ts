@@ -32,6 +32,9 @@ Data (--data, comma-separated):
 Options:
   --variant NAME       architecture (default tiny)
   --no-recycling       exit heads without feature recycling (the ablation)
+  --stage-depths D,..  ViT blocks per stage, first stage first (default: the variant's, 2,2,2 for
+                       tiny). With --init-from, blocks the weights lack start as the identity,
+                       so 2,2,3 from a 2,2,2 model grows its last stage by one block
   --size-conv-layers N 3x3 layers of each exit's size branch (default: the variant's, 2)
   --offset-input I     what each exit's offset map reads: size-branch (default: the
                        size branch's 3x3 convolutions, which locate centres within a
@@ -122,6 +125,7 @@ export const trainCommand: Command = {
       'init-from': { type: 'string' },
       'no-recycling': { type: 'boolean', default: false },
       'size-conv-layers': { type: 'string' },
+      'stage-depths': { type: 'string' },
       'offset-input': { type: 'string' },
       'pairs-per-sequence': { type: 'string' },
       'min-visibility': { type: 'string' },
@@ -169,6 +173,17 @@ export const trainCommand: Command = {
       throw new UsageError(`--variant must be tiny or base, got "${values.variant}"`);
     }
     if (values['size-conv-layers'] !== undefined) config = modelConfig(values.variant as ModelVariant, { ...config, sizeConvLayers: int(values['size-conv-layers'], 'size-conv-layers', 0, 0) });
+    if (values['stage-depths'] !== undefined) {
+      const depths = values['stage-depths'].split(',').map((x) => Number(x.trim()));
+      if (depths.length < 3 || !depths.every((d) => Number.isInteger(d) && d >= 1)) {
+        throw new UsageError(`--stage-depths must be at least 3 positive integers, blocks per stage (for example 2,2,3), got "${values['stage-depths']}"`);
+      }
+      // Thresholds are per stage: keep the variant's when the stage count is unchanged, else
+      // start every early exit at the first one (dytrack calibrate sets them for the trained model).
+      const preset = config.defaultThresholds;
+      const thresholds = depths.length === preset.length ? preset : depths.map((_, i) => (i === depths.length - 1 ? 0 : preset[0]!));
+      config = modelConfig(values.variant as ModelVariant, { ...config, stageDepths: depths, defaultThresholds: thresholds });
+    }
     if (values['offset-input'] !== undefined) {
       const input = values['offset-input'];
       if (input !== 'trunk' && input !== 'size-branch') throw new UsageError(`--offset-input must be trunk or size-branch, got ${input}`);
