@@ -28,7 +28,7 @@ export const trackingHelp = [
   '  --policy SPEC       exit policy: threshold (the model\'s defaults), threshold:0.7,0.6, fixed:K (always exit K),',
   '                      confidence:T, latency:MS (hold MS per frame), temporal, full (always the last exit);',
   '                      combine with + (any) or & (all): threshold+temporal',
-  '  --threads N         onnxruntime intra-op threads (default 2)',
+  '  --threads N         onnxruntime intra-op threads (default 1: faster than 2 for tiny\'s small matrices)',
 ].join('\n');
 
 /** The model named by `--model`, or the shipped default. */
@@ -36,9 +36,13 @@ export async function openModel(dir: string | undefined): Promise<ModelSource> {
   return dir === undefined ? loadDefaultModel() : loadModelDirectory(dir);
 }
 
-/** onnxruntime-node with the requested thread count. */
+/**
+ * onnxruntime-node with the requested thread count. One by default: a tracking frame is one
+ * search crop, whose matrices (320 tokens by 128 for tiny) are too small to split, and a second
+ * thread halved full-depth fps on 2 cores (docs/benchmarks.md); the server defaults to 1 too.
+ */
 export function openBackend(threads: string | undefined): InferenceBackend {
-  const n = threads === undefined ? 2 : Number(threads);
+  const n = threads === undefined ? 1 : Number(threads);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--threads must be a positive integer, got "${threads}"`);
   return createNodeBackend({ intraOpNumThreads: n });
 }
