@@ -155,13 +155,14 @@ async function exists(path: string): Promise<boolean> {
  * the last stage keeps every earlier block's name and weights.
  */
 function identityBlocks(config: ModelConfig, given: ReadonlyMap<string, unknown>): number[] {
-  const depth = config.stageDepths.reduce((a, b) => a + b, 0);
-  const blocks: number[] = [];
-  for (let b = 0; b < depth; b++) {
-    const prefix = `backbone.blocks.${b}.`;
-    if (![...given.keys()].some((k) => k.startsWith(prefix))) blocks.push(b);
+  const present = new Set<number>();
+  const blocks = new Set<number>();
+  for (const p of parameterSpecs(config)) {
+    if (p.owner.kind !== 'block') continue;
+    blocks.add(p.owner.block);
+    if (given.has(p.name)) present.add(p.owner.block);
   }
-  return blocks;
+  return [...blocks].filter((b) => !present.has(b));
 }
 
 function feeds(b: BatchBuffers, config: ModelConfig, B: number, n: number): Record<string, HostTensor> {
