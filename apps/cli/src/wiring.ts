@@ -42,9 +42,14 @@ export async function openModel(dir: string | undefined): Promise<ModelSource> {
  * thread halved full-depth fps on 2 cores (docs/benchmarks.md); the server defaults to 1 too.
  */
 export function openBackend(threads: string | undefined): InferenceBackend {
+  return createNodeBackend({ intraOpNumThreads: threadCount(threads) });
+}
+
+/** The value of `--threads` (default 1), or a usage error naming it. */
+export function threadCount(threads: string | undefined): number {
   const n = threads === undefined ? 1 : Number(threads);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--threads must be a positive integer, got "${threads}"`);
-  return createNodeBackend({ intraOpNumThreads: n });
+  return n;
 }
 
 /** The policy of `--policy` for this model (usage errors name the bad spec). */

@@ -102,6 +102,12 @@ describe('dytrack eval', () => {
     const usage = await run(['eval', '--dataset', 'synth', '--tracker', 'kcf']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/unknown --tracker "kcf"/);
+
+    // Options are checked before any sequence is read: the error comes first and alone.
+    const threads = await run(['eval', '--synthetic', '2', '--threads', '0']);
+    expect(threads.code).toBe(2);
+    expect(threads.stderr).toMatch(/--threads must be a positive integer, got "0"/);
+    expect(threads.stderr).not.toMatch(/dataset:/);
   });
 
   const shared = path.resolve(import.meta.dirname, '../../../../shared/data/sequences');

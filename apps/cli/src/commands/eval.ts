@@ -20,7 +20,7 @@ import {
 } from '@dytrack/eval';
 import { createTracker, type DyTrackTracker } from '@dytrack/tracker';
 import { numberOption, parseOptions, UsageError, type CliIO, type Command } from '../command.js';
-import { openBackend, openModel, openPolicy, trackingHelp, sequenceOptions } from '../wiring.js';
+import { openBackend, openModel, openPolicy, threadCount, trackingHelp, sequenceOptions } from '../wiring.js';
 
 /** First seed of `--synthetic` evaluation sequences: far from the small seeds training uses. */
 export const EVAL_SEED_BASE = 900_000_000;
@@ -232,6 +232,17 @@ export const evalCommand: Command = {
       warmup: { type: 'string' },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (see dytrack eval --help)`);
+    // Every option is checked before the sequences are read or generated, which can take minutes.
+    const names = values.tracker ?? ['dytrack', 'static', 'opencv-mil'];
+    let warmup = 3;
+    if (values.results !== undefined) {
+      if (values.tracker !== undefined || values.model !== undefined || values.policy !== undefined) throw new UsageError('--results scores existing files; it takes no --tracker, --model or --policy');
+    } else {
+      for (const n of names) if (n !== 'dytrack' && n !== 'static' && n !== 'opencv-mil') throw new UsageError(`unknown --tracker "${n}" (dytrack, static, opencv-mil)`);
+      if (values.policy !== undefined && !names.includes('dytrack')) throw new UsageError('--policy applies to --tracker dytrack');
+      warmup = numberOption(values.warmup, 'warmup', 3);
+      threadCount(values.threads);
+    }
     const { sequences, description, title } = await loadSequences(values, io);
     const frames = sequences.reduce((s, q) => s + q.length, 0);
     io.stderr.write(`dataset: ${description}: ${sequences.length} sequences, ${frames} frames\n`);
@@ -240,15 +251,10 @@ export const evalCommand: Command = {
     let evaluations: TrackerEvaluation[];
     let meta: Record<string, unknown>;
     if (values.results !== undefined) {
-      if (values.tracker !== undefined || values.model !== undefined || values.policy !== undefined) throw new UsageError('--results scores existing files; it takes no --tracker, --model or --policy');
       const resultsDir = path.resolve(io.cwd, values.results);
       evaluations = await scoreExistingResults(resultsDir, sequences);
       meta = { title, dataset: description, results: resultsDir };
     } else {
-      const names = values.tracker ?? ['dytrack', 'static', 'opencv-mil'];
-      for (const n of names) if (n !== 'dytrack' && n !== 'static' && n !== 'opencv-mil') throw new UsageError(`unknown --tracker "${n}" (dytrack, static, opencv-mil)`);
-      if (values.policy !== undefined && !names.includes('dytrack')) throw new UsageError('--policy applies to --tracker dytrack');
-      const warmup = numberOption(values.warmup, 'warmup', 3);
       const entries: TrackerEntry[] = [];
       let dytrack: DyTrackEntries | undefined;
       try {
