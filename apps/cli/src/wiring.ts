@@ -28,7 +28,7 @@ export const trackingHelp = [
   '  --policy SPEC       exit policy: threshold (the model\'s defaults), threshold:0.7,0.6, fixed:K (always exit K),',
   '                      confidence:T, latency:MS (hold MS per frame), temporal, full (always the last exit);',
   '                      combine with + (any) or & (all): threshold+temporal',
-  '  --threads N         onnxruntime intra-op threads (default 1: faster than 2 for tiny\'s small matrices)',
+  '  --threads N         onnxruntime intra-op threads (default 1: tiny\'s small matrices gain nothing from 2)',
 ].join('\n');
 
 /** The model named by `--model`, or the shipped default. */
@@ -39,7 +39,9 @@ export async function openModel(dir: string | undefined): Promise<ModelSource> {
 /**
  * onnxruntime-node with the requested thread count. One by default: a tracking frame is one
  * search crop, whose matrices (320 tokens by 128 for tiny) are too small to split, and a second
- * thread halved full-depth fps on 2 cores (docs/benchmarks.md); the server defaults to 1 too.
+ * thread halved full-depth fps on 2 cores: each stage's session has its own worker pool, whose
+ * workers spin after a run and hold the core the next stage needs (with `allowSpinning: false`
+ * two threads about match one; docs/benchmarks.md). The server defaults to 1 too.
  */
 export function openBackend(threads: string | undefined): InferenceBackend {
   return createNodeBackend({ intraOpNumThreads: threadCount(threads) });

@@ -30,6 +30,15 @@ export interface NodeBackendOptions {
   readonly enableMemPattern?: boolean;
   /** Run operators one at a time or in parallel. Default `'sequential'`. */
   readonly executionMode?: 'sequential' | 'parallel';
+  /**
+   * Whether an operator's worker threads spin-wait for the next work after they finish (ORT's
+   * `session.intra_op.allow_spinning`; ORT's default, true). Every session has its own pool of
+   * `intraOpNumThreads - 1` workers, so when sessions run one after another, as a DyTrack
+   * model's stages do, one session's spinning workers hold cores the next one needs: on 2 cores
+   * with 2 threads, full depth of the shipped model runs at 31.5 fps spinning and 60.3 fps not
+   * (docs/benchmarks.md). Irrelevant with one thread (no workers).
+   */
+  readonly allowSpinning?: boolean;
   /** ORT log severity: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal. Default 3, so ORT stays quiet unless it fails. */
   readonly logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
 }
@@ -79,6 +88,9 @@ function baseName(path: string): string {
 export function createNodeBackend(options: NodeBackendOptions = {}): NodeBackend {
   checkThreads('intraOpNumThreads', options.intraOpNumThreads);
   checkThreads('interOpNumThreads', options.interOpNumThreads);
+  if (options.allowSpinning !== undefined && typeof options.allowSpinning !== 'boolean') {
+    throw new InvalidArgumentError(`createNodeBackend: allowSpinning must be a boolean, got ${String(options.allowSpinning)}`);
+  }
   const providers = options.executionProviders ?? ['cpu'];
   if (!Array.isArray(providers) || providers.length === 0) {
     throw new InvalidArgumentError('createNodeBackend: executionProviders must be a non-empty array');
@@ -93,6 +105,7 @@ export function createNodeBackend(options: NodeBackendOptions = {}): NodeBackend
     logSeverityLevel: options.logSeverityLevel ?? 3,
     ...(options.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
     ...(options.interOpNumThreads ? { interOpNumThreads: options.interOpNumThreads } : {}),
+    ...(options.allowSpinning !== undefined ? { extra: { session: { intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' } } } } : {}),
   };
   const capabilities: NodeBackendCapabilities = Object.freeze({
     executionProviders: Object.freeze(providerNames),

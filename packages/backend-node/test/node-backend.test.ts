@@ -27,6 +27,7 @@ describe('createNodeBackend', () => {
     expect(() => createNodeBackend({ intraOpNumThreads: -1 })).toThrow(InvalidArgumentError);
     expect(() => createNodeBackend({ interOpNumThreads: 1.5 })).toThrow(/interOpNumThreads/);
     expect(() => createNodeBackend({ executionProviders: [] })).toThrow(InvalidArgumentError);
+    expect(() => createNodeBackend({ allowSpinning: 'no' as unknown as boolean })).toThrow(/allowSpinning must be a boolean, got no/);
   });
 
   it('reports its options in its capabilities', () => {
@@ -38,10 +39,15 @@ describe('createNodeBackend', () => {
     expect(createNodeBackend().capabilities.threads).toBeUndefined();
   });
 
-  it('runs the same numbers with 1 and 2 intra-op threads and with parallel execution', async () => {
+  it('runs the same numbers with 1 and 2 intra-op threads, without spinning and with parallel execution', async () => {
     const a = host(Array.from({ length: 64 }, (_, i) => i / 7));
     const b = host(Array.from({ length: 64 }, (_, i) => -i / 3));
-    for (const options of [{ intraOpNumThreads: 1 }, { intraOpNumThreads: 2 }, { executionMode: 'parallel' as const, interOpNumThreads: 2 }]) {
+    for (const options of [
+      { intraOpNumThreads: 1 },
+      { intraOpNumThreads: 2 },
+      { intraOpNumThreads: 2, allowSpinning: false },
+      { executionMode: 'parallel' as const, interOpNumThreads: 2 },
+    ]) {
       const backend = createNodeBackend(options);
       backends.push(backend);
       const session = await backend.loadModel(addModel);
