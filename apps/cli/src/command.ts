@@ -43,7 +43,7 @@ export function parseOptions<T extends OptionsConfig>(
     const message = (error as Error).message;
     // A value that starts with '-' (a negative coordinate) reads as an option: say how to pass it.
     const dashed = /^Option '(--[\w-]+)[^']*' argument is ambiguous/.exec(message);
-    if (dashed) throw new UsageError(`${dashed[1]}: a value starting with '-' must be attached with '=', as in ${dashed[1]}=-5,10,40,30`);
+    if (dashed) throw new UsageError(`${dashed[1]}: a value starting with '-' must be attached with '=', as in ${dashed[1]}=${dashed[1] === '--init' ? '-5,10,40,30' : '-1'}`);
     throw new UsageError(message.replace(/\. To specify a positional argument.*$/s, '').replace(/\s*\n\s*/g, ' '));
   }
 }

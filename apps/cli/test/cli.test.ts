@@ -173,6 +173,18 @@ describe('dytrack track: bad input', () => {
       const skipped = lines(join(out, 'frames.jsonl')).map((l) => JSON.parse(l)).filter((f) => f.skipped);
       expect(skipped.map((f) => f.name)).toEqual(['0005.png']);
     });
+
+    it('a corrupt first frame stops even with --on-error skip, and says why instead of suggesting it', async () => {
+      const first = join(dir, 'broken-first');
+      mkdirSync(first);
+      for (const f of readdirSync(join(seq, 'img'))) copyFileSync(join(seq, 'img', f), join(first, f));
+      writeFileSync(join(first, '0001.png'), 'this is not a png');
+      const run = await dytrack(['track', first, '--init', initArg(), '--model', model, '--out', join(dir, 'out-broken-first'), '--on-error', 'skip']);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/0001\.png/);
+      expect(run.stderr).toMatch(/the first frame cannot be skipped/);
+      expect(run.stderr).not.toMatch(/use --on-error skip/);
+    });
   });
 });
 

@@ -108,6 +108,15 @@ describe('dytrack eval', () => {
     expect(threads.code).toBe(2);
     expect(threads.stderr).toMatch(/--threads must be a positive integer, got "0"/);
     expect(threads.stderr).not.toMatch(/dataset:/);
+    const benchThreads = await run(['bench', '--synthetic', '2', '--threads', '0']);
+    expect(benchThreads.code).toBe(2);
+    expect(benchThreads.stderr).toMatch(/--threads must be a positive integer, got "0"/);
+    expect(benchThreads.stderr).not.toMatch(/dataset:/);
+    const negative = await run(['eval', '--synthetic', '2', '--threads', '-1']);
+    expect(negative.stderr).toMatch(/--threads: a value starting with '-' must be attached with '=', as in --threads=-1$/m);
+    const length = await run(['eval', '--synthetic', '2', '--length', '0']);
+    expect(length.code).toBe(2);
+    expect(length.stderr).toMatch(/--length must be a positive integer, got 0/);
   });
 
   const shared = path.resolve(import.meta.dirname, '../../../../shared/data/sequences');

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runSweep, svgToPng, sweepPlotSvg, type OperatingPoint, type SweepResult } from '@dytrack/eval';
 import { numberOption, parseOptions, UsageError, type Command } from '../command.js';
-import { openModel, trackingHelp, sequenceOptions } from '../wiring.js';
+import { openModel, threadCount, trackingHelp, sequenceOptions } from '../wiring.js';
 import { createProgressBar, loadDyTrackEntries, loadSequences, EVAL_SEED_BASE } from './eval.js';
 
 const HELP = `Usage: dytrack bench [--model DIR] (--dataset DIR | --synthetic N) [--sweep] [options]
@@ -61,6 +61,7 @@ export const benchCommand: Command = {
     if (!values.sweep && values.thresholds !== undefined) throw new UsageError('--thresholds needs --sweep');
     const repeats = numberOption(values.repeats, 'repeats', 3);
     if (!Number.isInteger(repeats) || repeats < 1) throw new UsageError(`--repeats must be a positive integer, got ${values.repeats}`);
+    threadCount(values.threads); // checked before the sequences are read or generated
     const { sequences, description } = await loadSequences(values, io);
     io.stderr.write(`dataset: ${description}: ${sequences.length} sequences, ${sequences.reduce((s, q) => s + q.length, 0)} frames\n`);
 

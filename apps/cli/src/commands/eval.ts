@@ -137,6 +137,7 @@ export async function loadSequences(values: {
     if (!Number.isInteger(count) || count < 1) throw new UsageError(`--synthetic must be a positive integer, got ${values.synthetic}`);
     const seed = numberOption(values.seed, 'seed', EVAL_SEED_BASE);
     const length = numberOption(values.length, 'length', 150);
+    if (!Number.isInteger(length) || length < 1) throw new UsageError(`--length must be a positive integer, got ${values.length}`);
     const m = /^(\d+)x(\d+)$/.exec(values.size ?? '320x240');
     if (!m) throw new UsageError(`--size must look like 320x240, got "${values.size}"`);
     const sequences = Array.from({ length: count }, (_, k) => createSyntheticSequence({ seed: seed + k, width: Number(m[1]), height: Number(m[2]), length }));

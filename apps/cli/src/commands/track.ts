@@ -151,7 +151,9 @@ Examples:
     const record = { input, model: model.manifest.name, policy: exitPolicy.name, out, ...summary, ...(failure ? { error: failure.message } : {}) };
     writeFileSync(join(out, 'summary.json'), JSON.stringify(record, null, 2) + '\n');
     if (failure) {
-      throw new DyTrackError('INVALID_FRAME', `${failure.message} (stopped; ${frames - 1} frames tracked before it are in ${join(out, 'boxes.txt')}; use --on-error skip to go on)`);
+      // --on-error skip cannot skip the first frame: the target is given on it.
+      const advice = onError === 'skip' ? 'the first frame cannot be skipped: it holds the initial box' : 'use --on-error skip to go on';
+      throw new DyTrackError('INVALID_FRAME', `${failure.message} (stopped; ${frames - 1} frames tracked before it are in ${join(out, 'boxes.txt')}; ${advice})`);
     }
     if (values.json) io.stdout.write(JSON.stringify(record) + '\n');
     else io.stdout.write(`${formatSummary(summary)}\nresults       ${out}\n`);
