@@ -67,6 +67,18 @@ describe('harness', () => {
     expect(speed.networkFps).toBe(2000);
   });
 
+  it('reports throughput, not the median frame: a dynamic tracker\'s frame times are bimodal', () => {
+    // Warm-up 0: frames 1..6 count. Four 1-stage frames of 4 ms, two 3-stage frames of 16 ms:
+    // 6 frames in 48 ms is 125 fps; the median frame (4 ms) would say 250.
+    const frameMs = Float64Array.from([9, 4, 16, 4, 16, 4, 4]);
+    const networkMs = Float64Array.from([8, 3, 15, 3, 15, 3, 3]);
+    const stagesRun = Float64Array.from([0, 1, 3, 1, 3, 1, 1]);
+    const speed = summarizeSpeed([{ sequence: 's', boxes: [], frameMs, networkMs, stagesRun, initMs: 1 }], 0);
+    expect(speed.fps).toBeCloseTo(125, 9);
+    expect(speed.networkFps).toBeCloseTo(1000 / 7, 9);
+    expect(speed.meanStages).toBeCloseTo(10 / 6, 9);
+  });
+
   it('rejects a NaN box from a tracker, naming the sequence and frame', async () => {
     const broken: TrackerLike = { init() {}, update: () => ({ box: { x: Number.NaN, y: 0, width: 1, height: 1 } }) };
     await expect(runTrackerOnSequence(broken, sequences[0]!)).rejects.toThrow(InvalidBoxError);
