@@ -88,4 +88,11 @@ export function assertBoxInFrame(box: Box, width: number, height: number, what =
       `${what} (${box.x}, ${box.y}, ${box.width}, ${box.height}) lies outside the ${width}x${height} frame`,
     );
   }
+  // A box covering less than one pixel (0.2 x 0.2, or a sliver at the border) shows no target to learn.
+  const inside = (Math.min(x2, width) - Math.max(box.x, 0)) * (Math.min(y2, height) - Math.max(box.y, 0));
+  if (inside < 1) {
+    throw new InvalidBoxError(
+      `${what} (${box.x}, ${box.y}, ${box.width}, ${box.height}) covers ${Number(inside.toPrecision(3))} pixel(s) of the ${width}x${height} frame; at least 1 is needed`,
+    );
+  }
 }

@@ -49,6 +49,10 @@ describe('boxes', () => {
     expect(() => assertBoxInFrame({ x: 100, y: 10, width: 10, height: 10 }, 100, 50)).toThrow(/outside the 100x50 frame/);
     expect(() => assertBoxInFrame({ x: -10, y: 10, width: 10, height: 10 }, 100, 50)).toThrow(/outside/);
     expect(() => assertBoxInFrame({ x: 10, y: 50, width: 10, height: 10 }, 100, 50)).toThrow(/outside/);
+    // Less than one pixel of area inside the frame: too small, or a sliver at the border.
+    expect(() => assertBoxInFrame({ x: 20, y: 20, width: 0.2, height: 0.2 }, 100, 50)).toThrow(/covers 0\.04 pixel\(s\) of the 100x50 frame; at least 1 is needed/);
+    expect(() => assertBoxInFrame({ x: -9.5, y: 10, width: 10, height: 1 }, 100, 50)).toThrow(/covers 0\.5 pixel/);
+    expect(() => assertBoxInFrame({ x: 20, y: 20, width: 0.5, height: 2 }, 100, 50)).not.toThrow();
   });
 
   it('errors are DyTrackErrors with stable codes', () => {
