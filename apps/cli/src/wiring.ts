@@ -39,13 +39,10 @@ export async function openModel(dir: string | undefined): Promise<ModelSource> {
 /**
  * onnxruntime-node with the requested thread count. One by default: a tracking frame is one
  * search crop, whose matrices (320 tokens by 128 for tiny) are too small to split, and a second
- * thread halved full-depth fps on 2 cores: each stage's session has its own worker pool, whose
- * workers spin after a run and hold the core the next stage needs. So with more than one
- * thread spinning is off (two threads then match one; docs/benchmarks.md). The server does the same.
+ * thread gains nothing (docs/benchmarks.md); the server defaults to 1 too.
  */
 export function openBackend(threads: string | undefined): InferenceBackend {
-  const n = threadCount(threads);
-  return createNodeBackend({ intraOpNumThreads: n, ...(n > 1 ? { allowSpinning: false } : {}) });
+  return createNodeBackend({ intraOpNumThreads: threadCount(threads) });
 }
 
 /** The value of `--threads` (default 1), or a usage error naming it. */

@@ -74,9 +74,7 @@ async function main(): Promise<void> {
   set('maxInFlightPerSession', 'max-in-flight');
   set('maxBodyBytes', 'max-body-bytes');
 
-  // Spinning workers of one stage's session would hold the core the next stage needs (docs/benchmarks.md).
-  const threads = intOption(values.threads, 'threads') ?? 1;
-  const backend = createNodeBackend({ intraOpNumThreads: threads, ...(threads > 1 ? { allowSpinning: false } : {}) });
+  const backend = createNodeBackend({ intraOpNumThreads: intOption(values.threads, 'threads') ?? 1 });
   const server = createServer({ models, backend, limits, logger, ...(tokens.length > 0 ? { auth: { tokens } } : {}) });
   await server.listen(intOption(values.port, 'port'), values.host);
 

@@ -32,11 +32,11 @@ export interface NodeBackendOptions {
   readonly executionMode?: 'sequential' | 'parallel';
   /**
    * Whether an operator's worker threads spin-wait for the next work after they finish (ORT's
-   * `session.intra_op.allow_spinning`; ORT's default, true). Every session has its own pool of
-   * `intraOpNumThreads - 1` workers, so when sessions run one after another, as a DyTrack
-   * model's stages do, one session's spinning workers hold cores the next one needs: on 2 cores
-   * with 2 threads, full depth of the shipped model runs at 31.5 fps spinning and 60.3 fps not
-   * (docs/benchmarks.md). Irrelevant with one thread (no workers).
+   * `session.intra_op.allow_spinning`). Default false, unlike ORT's own default: every session
+   * has its own pool of `intraOpNumThreads - 1` workers, and a DyTrack model's stages are
+   * sessions run one after another, so one stage's spinning workers hold cores the next stage
+   * needs. On 2 cores with 2 threads the shipped model's full depth runs at 30–32 fps spinning
+   * and 51–60 fps not (docs/benchmarks.md). Irrelevant with one thread (no workers).
    */
   readonly allowSpinning?: boolean;
   /** ORT log severity: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal. Default 3, so ORT stays quiet unless it fails. */
@@ -105,7 +105,7 @@ export function createNodeBackend(options: NodeBackendOptions = {}): NodeBackend
     logSeverityLevel: options.logSeverityLevel ?? 3,
     ...(options.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
     ...(options.interOpNumThreads ? { interOpNumThreads: options.interOpNumThreads } : {}),
-    ...(options.allowSpinning !== undefined ? { extra: { session: { intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' } } } } : {}),
+    extra: { session: { intra_op: { allow_spinning: options.allowSpinning === true ? '1' : '0' } } },
   };
   const capabilities: NodeBackendCapabilities = Object.freeze({
     executionProviders: Object.freeze(providerNames),

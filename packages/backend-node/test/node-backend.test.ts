@@ -39,13 +39,13 @@ describe('createNodeBackend', () => {
     expect(createNodeBackend().capabilities.threads).toBeUndefined();
   });
 
-  it('runs the same numbers with 1 and 2 intra-op threads, without spinning and with parallel execution', async () => {
+  it('runs the same numbers with 1 and 2 intra-op threads, with spinning and with parallel execution', async () => {
     const a = host(Array.from({ length: 64 }, (_, i) => i / 7));
     const b = host(Array.from({ length: 64 }, (_, i) => -i / 3));
     for (const options of [
       { intraOpNumThreads: 1 },
       { intraOpNumThreads: 2 },
-      { intraOpNumThreads: 2, allowSpinning: false },
+      { intraOpNumThreads: 2, allowSpinning: true },
       { executionMode: 'parallel' as const, interOpNumThreads: 2 },
     ]) {
       const backend = createNodeBackend(options);

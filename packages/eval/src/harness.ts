@@ -124,13 +124,6 @@ export interface SpeedSummary {
   readonly meanStages: number | undefined;
 }
 
-function mean(values: number[]): number {
-  if (values.length === 0) return Number.NaN;
-  let sum = 0;
-  for (const v of values) sum += v;
-  return sum / values.length;
-}
-
 /**
  * Speed over runs: frames per second over every update after the first `warmup` updates of
  * each sequence (so one-time costs such as JIT and session warm-up do not count), from the
@@ -140,8 +133,9 @@ function mean(values: number[]): number {
  * running 2.2 stages on average would read as fast as full depth.
  */
 export function summarizeSpeed(runs: readonly SequenceRun[], warmup = 3): SpeedSummary {
-  const total: number[] = [];
-  const network: number[] = [];
+  let frames = 0;
+  let totalMs = 0;
+  let networkMs = 0;
   let stagesSum = 0;
   let stagesCount = 0;
   let haveNetwork = true;
@@ -149,9 +143,12 @@ export function summarizeSpeed(runs: readonly SequenceRun[], warmup = 3): SpeedS
   for (const run of runs) {
     const n = run.frameMs.length;
     const start = Math.min(1 + warmup, n - 1 > 0 ? n - 1 : 1);
-    for (let i = start; i < n; i++) total.push(run.frameMs[i]!);
+    for (let i = start; i < n; i++) {
+      frames++;
+      totalMs += run.frameMs[i]!;
+      if (run.networkMs !== undefined) networkMs += run.networkMs[i]!;
+    }
     if (run.networkMs === undefined) haveNetwork = false;
-    else for (let i = start; i < n; i++) network.push(run.networkMs[i]!);
     if (run.stagesRun === undefined) haveStages = false;
     else for (let i = 1; i < n; i++) {
       stagesSum += run.stagesRun[i]!;
@@ -159,8 +156,8 @@ export function summarizeSpeed(runs: readonly SequenceRun[], warmup = 3): SpeedS
     }
   }
   return {
-    fps: 1000 / mean(total),
-    networkFps: haveNetwork && network.length > 0 ? 1000 / mean(network) : undefined,
+    fps: frames > 0 ? (1000 * frames) / totalMs : Number.NaN,
+    networkFps: haveNetwork && frames > 0 ? (1000 * frames) / networkMs : undefined,
     meanStages: haveStages && stagesCount > 0 ? stagesSum / stagesCount : undefined,
   };
 }
