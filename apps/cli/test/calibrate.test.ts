@@ -52,6 +52,7 @@ describe('dytrack calibrate', () => {
       [['calibrate', 'model', '--max-stages', '0.6', '--retain', '0.9'], /--retain or --max-stages, not both/],
       [['calibrate', 'model', '--candidates', '0.5,x'], /--candidates/],
       [['calibrate', 'model', '--sequences', '0'], /--sequences must be a positive integer/],
+      [['calibrate', 'model', '--workers', '0'], /--workers must be a positive integer, got 0/],
     ] as const) {
       const r = await run([...args]);
       expect(r.code, args.join(' ')).toBe(2);

@@ -2,10 +2,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, MANIFEST_FILE_NAME, parseManifest, type ModelSource } from '@dytrack/core';
 import { createNodeBackend } from '@dytrack/backend-node';
-import { createSyntheticSequence, evaluateTrackers, type Sequence, type TrackerEntry } from '@dytrack/eval';
+import { createSyntheticSequence, evaluateTrackers, scorePredictions, summarizeSpeed, type Sequence, type TrackerEntry } from '@dytrack/eval';
 import { fixedDepthPolicy, thresholdPolicy } from '@dytrack/exit-policies';
 import { createTracker, type DyTrackTracker } from '@dytrack/tracker';
 import { HELD_OUT_SEED_BASE, TRAINING_SEED_LIMIT } from './data.js';
+import { createTrackingPool } from './tracking-pool.js';
 
 /**
  * First seed of the procedural sequences thresholds are calibrated on: above every
@@ -39,9 +40,15 @@ export interface CalibrationOptions {
   readonly maxStages?: number;
   /** Common thresholds tried on every early exit (default {@link DEFAULT_CALIBRATION_CANDIDATES}). */
   readonly candidates?: readonly number[];
-  /** onnxruntime intra-op threads (default 1). */
+  /** onnxruntime intra-op threads (per worker; default 1). */
   readonly threads?: number;
-  /** Called after each measured point. */
+  /**
+   * Worker threads that track the validation sequences side by side (default 1: this
+   * thread). The measured points are identical for any count: each sequence is the same
+   * computation wherever it runs; only the wall time changes (on 2 cores, about half).
+   */
+  readonly workers?: number;
+  /** Called after each measured point, in order (full depth first). */
   readonly onPoint?: (point: CalibrationPoint) => void;
 }
 
@@ -132,32 +139,68 @@ export async function calibrateThresholds(model: ModelSource, options: Calibrati
   if (base < TRAINING_SEED_LIMIT || base + count > HELD_OUT_SEED_BASE) {
     throw new InvalidArgumentError(`calibration seeds ${base}..${base + count - 1} must lie between the training seeds (< ${TRAINING_SEED_LIMIT}) and the held-out ones (>= ${HELD_OUT_SEED_BASE})`);
   }
-  const sequences: Sequence[] = Array.from({ length: count }, (_, k) => createSyntheticSequence({ seed: base + k, length: options.length ?? 100 }));
+  const workers = options.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) throw new InvalidArgumentError(`workers must be a positive integer, got ${String(workers)}`);
+  const length = options.length ?? 100;
+  const sequences: Sequence[] = Array.from({ length: count }, (_, k) => createSyntheticSequence({ seed: base + k, length }));
   const exits = model.manifest.stages.length;
-  const backend = createNodeBackend({ intraOpNumThreads: options.threads ?? 1 });
-  const trackers: DyTrackTracker[] = [];
-  const measure = async (thresholds: readonly number[] | undefined): Promise<CalibrationPoint> => {
-    const policy = thresholds ? thresholdPolicy({ thresholds }) : fixedDepthPolicy({ exit: exits - 1 });
-    const tracker = await createTracker({ backend, model, exitPolicy: policy });
-    trackers.push(tracker);
-    const entry: TrackerEntry = { name: 'dytrack', create: () => ({ init: (f, b) => tracker.init(f, b), update: (f) => tracker.update(f) }) };
-    const [r] = await evaluateTrackers([entry], sequences);
-    const point = { thresholds, auc: r!.score.auc, meanStages: r!.speed?.meanStages ?? exits };
+  const settings: (readonly number[] | undefined)[] = [undefined, ...candidates.sort((a, b) => a - b).map((t) => [...Array.from({ length: exits - 1 }, () => t), 0])];
+  const measured = workers > 1 ? measureInWorkers(model, sequences, settings, { workers, threads: options.threads ?? 1, seedBase: base, length }) : measureHere(model, sequences, settings, options.threads ?? 1);
+  const points: CalibrationPoint[] = [];
+  for await (const point of measured) {
+    points.push(point);
     options.onPoint?.(point);
-    return point;
-  };
+  }
+  const [full, ...dynamic] = points as [CalibrationPoint, ...CalibrationPoint[]];
+  const chosen = chooseOperatingPoint(full, dynamic, rule, exits);
+  const ruleMet = meetsOperatingPointRule(full, chosen, rule, exits);
+  return { thresholds: chosen.thresholds!, data: `synthetic seeds ${base}..${base + count - 1} (validation)`, ...rule, fullDepthAuc: full.auc, chosen, ruleMet, points };
+}
+
+/** Measures the settings one after another in this thread, with one tracker per setting. */
+async function* measureHere(model: ModelSource, sequences: readonly Sequence[], settings: readonly (readonly number[] | undefined)[], threads: number): AsyncGenerator<CalibrationPoint> {
+  const exits = model.manifest.stages.length;
+  const backend = createNodeBackend({ intraOpNumThreads: threads });
+  const trackers: DyTrackTracker[] = [];
   try {
-    const full = await measure(undefined);
-    const points: CalibrationPoint[] = [full];
-    for (const t of candidates.sort((a, b) => a - b)) {
-      points.push(await measure([...Array.from({ length: exits - 1 }, () => t), 0]));
+    for (const thresholds of settings) {
+      const policy = thresholds ? thresholdPolicy({ thresholds }) : fixedDepthPolicy({ exit: exits - 1 });
+      const tracker = await createTracker({ backend, model, exitPolicy: policy });
+      trackers.push(tracker);
+      const entry: TrackerEntry = { name: 'dytrack', create: () => ({ init: (f, b) => tracker.init(f, b), update: (f) => tracker.update(f) }) };
+      const [r] = await evaluateTrackers([entry], sequences);
+      yield { thresholds, auc: r!.score.auc, meanStages: r!.speed?.meanStages ?? exits };
     }
-    const chosen = chooseOperatingPoint(full, points.slice(1), rule, exits);
-    const ruleMet = meetsOperatingPointRule(full, chosen, rule, exits);
-    return { thresholds: chosen.thresholds!, data: `synthetic seeds ${base}..${base + count - 1} (validation)`, ...rule, fullDepthAuc: full.auc, chosen, ruleMet, points };
   } finally {
     for (const t of trackers) await t.dispose();
     await backend.dispose();
+  }
+}
+
+/**
+ * Measures every setting at once on a {@link createTrackingPool} (all runs are queued up
+ * front, so no worker waits at the end of a point) and scores them here as they finish.
+ */
+async function* measureInWorkers(
+  model: ModelSource,
+  sequences: readonly Sequence[],
+  settings: readonly (readonly number[] | undefined)[],
+  options: { workers: number; threads: number; seedBase: number; length: number },
+): AsyncGenerator<CalibrationPoint> {
+  const exits = model.manifest.stages.length;
+  const pool = await createTrackingPool(model, { workers: options.workers, threads: options.threads });
+  try {
+    const sources = sequences.map((_, k) => ({ synthetic: { seed: options.seedBase + k, length: options.length } }));
+    const pending = settings.map((thresholds) => pool.track(thresholds ? { thresholds } : { exit: exits - 1 }, sources));
+    // Every promise gets a handler now: a failure of a later point must not go unhandled while an earlier one is awaited.
+    for (const p of pending) p.catch(() => undefined);
+    for (let i = 0; i < settings.length; i++) {
+      const runs = await pending[i]!;
+      const { score } = scorePredictions(sequences, new Map(runs.map((r) => [r.sequence, r.boxes] as const)));
+      yield { thresholds: settings[i], auc: score.auc, meanStages: summarizeSpeed(runs).meanStages ?? exits };
+    }
+  } finally {
+    await pool.close();
   }
 }
 

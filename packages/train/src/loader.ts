@@ -1,6 +1,6 @@
-import { Worker } from 'node:worker_threads';
 import { DisposedError, InvalidArgumentError } from '@dytrack/core';
 import { allocateBatch, PairSampler, type BatchBuffers, type SamplerOptions } from './data.js';
+import { startWorker } from './worker.js';
 
 /** @internal Message to the loader worker. */
 export interface LoaderRequest {
@@ -68,25 +68,6 @@ interface Pending {
   promise: Promise<LoaderReply>;
 }
 
-/**
- * Starts the loader worker. From the build it is plain JavaScript; running from source
- * (tests, `--conditions=@dytrack/source`) it is TypeScript, and Node 20 does not hand
- * the parent's `--import tsx` hooks to workers, so a small bootstrap registers tsx in
- * the worker before importing it.
- */
-function startWorker(workerData: SamplerOptions): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./loader-worker.js', import.meta.url), { workerData });
-  const target = new URL('./loader-worker.ts', import.meta.url).href;
-  let api = 'tsx/esm/api';
-  try {
-    api = import.meta.resolve(api);
-  } catch {
-    // Resolved from the working directory instead.
-  }
-  const boot = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(target)}); });`;
-  return new Worker(boot, { eval: true, workerData, execArgv: ['--conditions=@dytrack/source'] });
-}
-
 /** Creates a {@link BatchLoader} over a {@link PairSampler} with `options`. */
 export async function createBatchLoader(sampler: SamplerOptions, options: BatchLoaderOptions = {}): Promise<BatchLoader> {
   const start = options.startBatch ?? 0;
@@ -124,7 +105,7 @@ export async function createBatchLoader(sampler: SamplerOptions, options: BatchL
     };
   }
 
-  const worker = startWorker(sampler);
+  const worker = startWorker('loader-worker', sampler);
   worker.unref();
   const waiting = new Map<number, (r: LoaderReply) => void>();
   let failure: Error | undefined;

@@ -55,6 +55,20 @@ describe('calibrateThresholds', () => {
     await expect(loadModelDirectory(dir)).resolves.toBeDefined();
   }, 300_000);
 
+  it('measures the same points on worker threads as in this thread, and says which count it rejects', async () => {
+    const model = await loadModelDirectory(await smallModelDir());
+    const options = { syntheticSequences: 3, length: 10, candidates: [0.9, 0, 0.5], maxStages: 0.6 } as const;
+    const here = await calibrateThresholds(model, options);
+    const order: unknown[] = [];
+    const workers = await calibrateThresholds(model, { ...options, workers: 2, onPoint: (p) => order.push(p.thresholds) });
+    // Same boxes, so the same AUC to the last bit, the same stages and the same choice.
+    expect(workers).toEqual(here);
+    expect(order).toEqual([undefined, [0, 0, 0], [0.5, 0.5, 0], [0.9, 0.9, 0]]);
+    // The points differ from one another, so equality above is not two empty answers agreeing.
+    expect(new Set(here.points.map((p) => p.meanStages)).size).toBeGreaterThan(1);
+    await expect(calibrateThresholds(model, { ...options, workers: 0 })).rejects.toThrow(/workers must be a positive integer, got 0/);
+  }, 120_000);
+
   it('rejects seeds outside the validation range, bad targets, and thresholds that do not fit the model', async () => {
     const dir = await smallModelDir();
     const model = await loadModelDirectory(dir);

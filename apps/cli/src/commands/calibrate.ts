@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { loadModelDirectory } from '@dytrack/model/node';
 import { CALIBRATION_SEED_BASE, calibrateThresholds, evaluateModel, writeDefaultThresholds, type CalibrationPoint } from '@dytrack/train';
@@ -20,6 +21,8 @@ Options:
   --max-stages F       instead: the most accurate candidate running at most F x the
                        model's stages per frame on average (0.6: 60% of the network)
   --candidates A,B,..  thresholds to try (default 0.3,0.4,0.5,0.55,...,0.9)
+  --workers N          worker threads tracking the validation sequences side by
+                       side (default: the number of cores); the points do not depend on it
   --eval-sequences N   held-out procedural sequences of the re-evaluation (default 32; 0 skips)
   --eval-dataset DIR   also re-evaluate on this dataset (repeatable)
   --dry-run            print the choice, write nothing
@@ -46,6 +49,7 @@ export const calibrateCommand: Command = {
       retain: { type: 'string' },
       'max-stages': { type: 'string' },
       candidates: { type: 'string' },
+      workers: { type: 'string' },
       'eval-sequences': { type: 'string' },
       'eval-dataset': { type: 'string', multiple: true },
       'dry-run': { type: 'boolean', default: false },
@@ -64,6 +68,8 @@ export const calibrateCommand: Command = {
       candidates = values.candidates.split(',').map((x) => Number(x.trim()));
       if (candidates.length === 0 || candidates.some((t) => !(t >= 0 && t <= 1))) throw new UsageError(`--candidates must be thresholds in [0, 1], got "${values.candidates}"`);
     }
+    const workers = numberOption(values.workers, 'workers', availableParallelism());
+    if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers must be a positive integer, got ${values.workers}`);
     const evalSequences = numberOption(values['eval-sequences'], 'eval-sequences', 32);
     if (!Number.isInteger(evalSequences) || evalSequences < 0) throw new UsageError(`--eval-sequences must be a non-negative integer, got ${values['eval-sequences']}`);
     const model = await loadModelDirectory(dir);
@@ -71,6 +77,7 @@ export const calibrateCommand: Command = {
       syntheticSequences: sequences,
       ...(maxStages !== undefined ? { maxStages } : { retain: retain ?? 0.985 }),
       ...(candidates ? { candidates } : {}),
+      workers,
       onPoint: (p) => io.stderr.write(`${point(p)}\n`),
     });
     const rule = maxStages !== undefined ? `at most ${maxStages} of the stages` : `retain ${retain}`;

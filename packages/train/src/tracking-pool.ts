@@ -1,0 +1,137 @@
+import type { Worker } from 'node:worker_threads';
+import { DisposedError, InvalidArgumentError, type ModelManifest, type ModelSource } from '@dytrack/core';
+import type { SequenceRun } from '@dytrack/eval';
+import { manifestFiles } from '@dytrack/model';
+import { startWorker } from './worker.js';
+
+/** A sequence a worker can open by itself: a procedural one by seed, or one of a dataset directory's by name. */
+export type SequenceSource =
+  | { readonly synthetic: { readonly seed: number; readonly length: number } }
+  | { readonly dataset: string; readonly name: string };
+
+/** The exit policy a worker tracks with: always exit `exit`, or the threshold policy at `thresholds`. */
+export type PolicySpec = { readonly exit: number } | { readonly thresholds: readonly number[] };
+
+/** Options of {@link createTrackingPool}. */
+export interface TrackingPoolOptions {
+  /** Worker threads (default 2). */
+  readonly workers?: number;
+  /** onnxruntime intra-op threads per worker (default 1). */
+  readonly threads?: number;
+  /** The tracker's lost threshold (default: the tracker's). */
+  readonly lostThreshold?: number;
+}
+
+/**
+ * Tracks sequences on worker threads, one tracker per policy per worker: a model's
+ * operating points measured side by side on every core. onnxruntime-node runs a session
+ * on the calling thread, so threads (not promises) are what run sequences at once. Each
+ * run is the same computation as in this thread, so boxes and stages are identical for
+ * any number of workers; per-frame times are not solo times.
+ * @internal
+ */
+export interface TrackingPool {
+  /** Tracks every source with `policy`; runs come back in the order of `sources`. */
+  track(policy: PolicySpec, sources: readonly SequenceSource[]): Promise<SequenceRun[]>;
+  /** Stops the workers (pending runs are rejected). */
+  close(): Promise<void>;
+}
+
+/** What a tracking worker is started with. @internal */
+export interface TrackingWorkerData {
+  readonly manifest: ModelManifest;
+  readonly files: readonly (readonly [string, Uint8Array])[];
+  readonly threads: number;
+  readonly lostThreshold: number | undefined;
+}
+
+/** A request to a tracking worker. @internal */
+export interface TrackingRequest {
+  readonly id: number;
+  readonly policy: PolicySpec;
+  readonly source: SequenceSource;
+}
+
+/** A tracking worker's answer. @internal */
+export interface TrackingReply {
+  readonly id: number;
+  readonly run?: SequenceRun;
+  readonly error?: { readonly name: string; readonly message: string };
+}
+
+interface Task {
+  readonly request: TrackingRequest;
+  resolve(run: SequenceRun): void;
+  reject(error: Error): void;
+}
+
+/** Starts a {@link TrackingPool} over `model` (its files are copied to each worker once). @internal */
+export async function createTrackingPool(model: ModelSource, options: TrackingPoolOptions = {}): Promise<TrackingPool> {
+  const count = options.workers ?? 2;
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(count) || count < 1) throw new InvalidArgumentError(`workers must be a positive integer, got ${String(count)}`);
+  if (!Number.isInteger(threads) || threads < 1) throw new InvalidArgumentError(`threads must be a positive integer, got ${String(threads)}`);
+  const files: [string, Uint8Array][] = [];
+  for (const f of manifestFiles(model.manifest)) files.push([f.file, await model.readFile(f.file)]);
+  const data: TrackingWorkerData = { manifest: model.manifest, files, threads, lostThreshold: options.lostThreshold };
+
+  const queue: Task[] = [];
+  const busy = new Map<Worker, Task>();
+  const idle: Worker[] = [];
+  let failure: Error | undefined;
+  let closed = false;
+  let nextId = 0;
+
+  const fail = (error: Error): void => {
+    failure ??= error;
+    for (const task of [...busy.values(), ...queue.splice(0)]) task.reject(failure);
+    busy.clear();
+  };
+  const pump = (): void => {
+    while (idle.length > 0 && queue.length > 0) {
+      const worker = idle.pop()!;
+      const task = queue.shift()!;
+      busy.set(worker, task);
+      worker.postMessage(task.request);
+    }
+  };
+  const workers = Array.from({ length: count }, () => {
+    const worker = startWorker('tracking-worker', data);
+    worker.on('message', (reply: TrackingReply) => {
+      const task = busy.get(worker);
+      if (!task || task.request.id !== reply.id) return;
+      busy.delete(worker);
+      idle.push(worker);
+      if (reply.run) task.resolve(reply.run);
+      else task.reject(Object.assign(new Error(reply.error?.message ?? 'tracking worker failed'), { name: reply.error?.name ?? 'Error' }));
+      pump();
+    });
+    worker.on('error', (e) => fail(new Error(`tracking worker failed: ${e.message}`, { cause: e })));
+    worker.on('exit', (code) => {
+      if (!closed) fail(new Error(`tracking worker exited with code ${code}`));
+    });
+    idle.push(worker);
+    return worker;
+  });
+
+  return {
+    track(policy, sources) {
+      if (closed) return Promise.reject(new DisposedError('TrackingPool'));
+      if (failure) return Promise.reject(failure);
+      const runs = sources.map(
+        (source) =>
+          new Promise<SequenceRun>((resolve, reject) => {
+            queue.push({ request: { id: nextId++, policy, source }, resolve, reject });
+          }),
+      );
+      pump();
+      return Promise.all(runs);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      fail(new DisposedError('TrackingPool'));
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * A {@link TrackingPool}'s worker thread: builds the model from the bytes it is started
+ * with, keeps one tracker per policy on a one-session-per-graph backend of its own, and
+ * answers each request with the run of one sequence. Not part of the public API.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { inMemoryModel } from '@dytrack/core';
+import { createNodeBackend } from '@dytrack/backend-node';
+import { createSyntheticSequence, openDataset, runTrackerOnSequence, type Dataset, type Sequence } from '@dytrack/eval';
+import { fixedDepthPolicy, thresholdPolicy } from '@dytrack/exit-policies';
+import { createTracker, type DyTrackTracker } from '@dytrack/tracker';
+import type { PolicySpec, SequenceSource, TrackingReply, TrackingRequest, TrackingWorkerData } from './tracking-pool.js';
+
+const port = parentPort;
+if (!port) throw new Error('tracking-worker must run in a worker thread');
+const data = workerData as TrackingWorkerData;
+const model = inMemoryModel(data.manifest, new Map(data.files));
+const backend = createNodeBackend({ intraOpNumThreads: data.threads });
+const trackers = new Map<string, Promise<DyTrackTracker>>();
+const datasets = new Map<string, Promise<Dataset>>();
+
+function trackerFor(policy: PolicySpec): Promise<DyTrackTracker> {
+  const key = JSON.stringify(policy);
+  let tracker = trackers.get(key);
+  if (!tracker) {
+    const exitPolicy = 'exit' in policy ? fixedDepthPolicy({ exit: policy.exit }) : thresholdPolicy({ thresholds: policy.thresholds });
+    tracker = createTracker({ backend, model, exitPolicy, ...(data.lostThreshold !== undefined ? { lostThreshold: data.lostThreshold } : {}) });
+    trackers.set(key, tracker);
+  }
+  return tracker;
+}
+
+async function open(source: SequenceSource): Promise<Sequence> {
+  if ('synthetic' in source) return createSyntheticSequence(source.synthetic);
+  let dataset = datasets.get(source.dataset);
+  if (!dataset) datasets.set(source.dataset, (dataset = openDataset(source.dataset)));
+  const sequence = (await dataset).sequences.find((s) => s.name === source.name);
+  if (!sequence) throw new Error(`${source.dataset}: no sequence named ${source.name}`);
+  return sequence;
+}
+
+port.on('message', (request: TrackingRequest) => {
+  void (async () => {
+    let reply: TrackingReply;
+    try {
+      const tracker = await trackerFor(request.policy);
+      const run = await runTrackerOnSequence({ init: (f, b) => tracker.init(f, b), update: (f) => tracker.update(f) }, await open(request.source));
+      reply = { id: request.id, run };
+    } catch (e) {
+      const error = e as Error;
+      reply = { id: request.id, error: { name: error.name, message: error.message } };
+    }
+    port.postMessage(reply);
+  })();
+});
