@@ -180,7 +180,7 @@ export function lossCurveSvg(history: readonly HistoryEntry[], title = 'Training
   const x = history.map((h) => h.step);
   const y = history.map((h) => h.loss);
   const smooth = ema(y, 0.95);
-  const hi = Math.max(1e-9, ...y.slice(Math.min(5, y.length - 1)));
+  const hi = lossChartTop(y);
   return lineChartSvg({
     title,
     xLabel: 'step',
@@ -193,6 +193,18 @@ export function lossCurveSvg(history: readonly HistoryEntry[], title = 'Training
       { label: 'smoothed (EMA 0.95)', x, y: smooth, color: '#1f77b4' },
     ],
   });
+}
+
+/**
+ * The top of the loss chart's y axis (before its 5% headroom). A long run's first few losses
+ * dwarf the rest, so they are left above the chart, at most 5 entries and 5% of the history;
+ * a short run's chart shows every point.
+ */
+export function lossChartTop(losses: readonly number[]): number {
+  const skip = Math.min(5, Math.floor(losses.length / 20));
+  let top = 1e-9;
+  for (let i = skip; i < losses.length; i++) if (losses[i]! > top) top = losses[i]!;
+  return top;
 }
 
 /** Exponential moving average of a series, started at its first value. */

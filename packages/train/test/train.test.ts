@@ -8,6 +8,7 @@ import { parseManifest, MANIFEST_FILE_NAME, type HostTensor } from '@dytrack/cor
 import { initWeights, modelConfig, parameterSpecs } from '@dytrack/model';
 import { loadModelDirectory } from '@dytrack/model/node';
 import { allocateBatch, BATCH_INPUTS, buildDyTrackTrainingStep, checkpointFromBytes, checkpointToBytes, exitIoUCurveSvg, PairSampler, smoothedExitIoU, trainModel, type DataSourceSpec, type HistoryEntry } from '../src/index.js';
+import { lossChartTop } from '../src/train.js';
 import { small } from './helpers.js';
 
 const dirs: string[] = [];
@@ -105,6 +106,17 @@ describe('per-exit training IoU', () => {
     for (const label of ['run x', 'exit 0', 'exit 1', 'exit 2']) expect(svg).toContain(label);
     expect(svg).not.toContain('exit 3');
     expect(exitIoUCurveSvg([entry(1), entry(2)])).toBeUndefined();
+  });
+});
+
+describe('loss chart', () => {
+  it('leaves the first few losses of a long run above the chart and shows every loss of a short one', () => {
+    const long = [90, 80, 70, 60, 50, ...Array.from({ length: 195 }, (_, i) => 5 - i / 100)];
+    expect(lossChartTop(long)).toBe(5);
+    expect(lossChartTop([90, 8, 7, 6])).toBe(90);
+    // only 5% of the history may be left out: 2 of 40
+    expect(lossChartTop([90, 80, 70, ...Array.from({ length: 37 }, () => 3)])).toBe(70);
+    expect(lossChartTop([Number.NaN, 2, 3])).toBe(3);
   });
 });
 
