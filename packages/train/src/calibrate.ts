@@ -188,7 +188,9 @@ async function* measureInWorkers(
   options: { workers: number; threads: number; seedBase: number; length: number },
 ): AsyncGenerator<CalibrationPoint> {
   const exits = model.manifest.stages.length;
-  const pool = await createTrackingPool(model, { workers: options.workers, threads: options.threads });
+  // A worker beyond one per run would only load the model.
+  const workers = Math.min(options.workers, settings.length * sequences.length);
+  const pool = await createTrackingPool(model, { workers, threads: options.threads });
   try {
     const sources = sequences.map((_, k) => ({ synthetic: { seed: options.seedBase + k, length: options.length } }));
     const pending = settings.map((thresholds) => pool.track(thresholds ? { thresholds } : { exit: exits - 1 }, sources));

@@ -52,11 +52,31 @@ export interface TrackingRequest {
   readonly source: SequenceSource;
 }
 
+/** Asks a tracking worker to dispose its trackers and backend, then exit. @internal */
+export interface TrackingCloseRequest {
+  readonly close: true;
+}
+
 /** A tracking worker's answer. @internal */
 export interface TrackingReply {
   readonly id: number;
   readonly run?: SequenceRun;
-  readonly error?: { readonly name: string; readonly message: string };
+  readonly error?: { readonly name: string; readonly message: string; readonly stack?: string };
+}
+
+/** How long {@link TrackingPool.close} waits for a worker to dispose its sessions before terminating it. */
+const CLOSE_GRACE_MS = 5_000;
+
+/** A source as a person would name it, for error messages. */
+function describeSource(source: SequenceSource): string {
+  return 'synthetic' in source ? `synthetic sequence ${source.synthetic.seed}` : `${source.dataset}: ${source.name}`;
+}
+
+/** A worker's error rebuilt in this thread: its name, its message naming what was tracked, its stack as the cause. */
+function remoteError(request: TrackingRequest, error: TrackingReply['error']): Error {
+  const policy = 'exit' in request.policy ? `always exit ${request.policy.exit}` : `thresholds ${request.policy.thresholds.join(', ')}`;
+  const cause = Object.assign(new Error(error?.message ?? 'unknown error'), { name: error?.name ?? 'Error', stack: error?.stack });
+  return Object.assign(new Error(`tracking ${describeSource(request.source)} (${policy}) failed: ${cause.message}`, { cause }), { name: cause.name });
 }
 
 interface Task {
@@ -95,24 +115,44 @@ export async function createTrackingPool(model: ModelSource, options: TrackingPo
       worker.postMessage(task.request);
     }
   };
-  const workers = Array.from({ length: count }, () => {
+  const start = (): Worker => {
     const worker = startWorker('tracking-worker', data);
     worker.on('message', (reply: TrackingReply) => {
       const task = busy.get(worker);
-      if (!task || task.request.id !== reply.id) return;
+      // One request per worker at a time: any other answer is a protocol bug, and waiting on would hang.
+      if (!task || task.request.id !== reply.id) return fail(new Error(`tracking worker answered request ${String(reply.id)} while ${task ? `request ${task.request.id}` : 'nothing'} was pending`));
       busy.delete(worker);
       idle.push(worker);
       if (reply.run) task.resolve(reply.run);
-      else task.reject(Object.assign(new Error(reply.error?.message ?? 'tracking worker failed'), { name: reply.error?.name ?? 'Error' }));
+      else task.reject(remoteError(task.request, reply.error));
       pump();
     });
+    worker.on('messageerror', (e) => fail(new Error(`a tracking worker's answer could not be read: ${e.message}`, { cause: e })));
     worker.on('error', (e) => fail(new Error(`tracking worker failed: ${e.message}`, { cause: e })));
     worker.on('exit', (code) => {
       if (!closed) fail(new Error(`tracking worker exited with code ${code}`));
     });
     idle.push(worker);
     return worker;
-  });
+  };
+  const workers: Worker[] = [];
+  try {
+    for (let k = 0; k < count; k++) workers.push(start());
+  } catch (error) {
+    closed = true;
+    await Promise.all(workers.map((w) => w.terminate()));
+    throw error;
+  }
+  // A worker that has not exited after disposing its sessions for CLOSE_GRACE_MS is terminated.
+  const stop = (worker: Worker): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => void worker.terminate(), CLOSE_GRACE_MS);
+      worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      worker.postMessage({ close: true } satisfies TrackingCloseRequest);
+    });
 
   return {
     track(policy, sources) {
@@ -131,7 +171,7 @@ export async function createTrackingPool(model: ModelSource, options: TrackingPo
       if (closed) return;
       closed = true;
       fail(new DisposedError('TrackingPool'));
-      await Promise.all(workers.map((w) => w.terminate()));
+      await Promise.all(workers.map(stop));
     },
   };
 }

@@ -9,7 +9,7 @@ import { createNodeBackend } from '@dytrack/backend-node';
 import { createSyntheticSequence, openDataset, runTrackerOnSequence, type Dataset, type Sequence } from '@dytrack/eval';
 import { fixedDepthPolicy, thresholdPolicy } from '@dytrack/exit-policies';
 import { createTracker, type DyTrackTracker } from '@dytrack/tracker';
-import type { PolicySpec, SequenceSource, TrackingReply, TrackingRequest, TrackingWorkerData } from './tracking-pool.js';
+import type { PolicySpec, SequenceSource, TrackingCloseRequest, TrackingReply, TrackingRequest, TrackingWorkerData } from './tracking-pool.js';
 
 const port = parentPort;
 if (!port) throw new Error('tracking-worker must run in a worker thread');
@@ -26,6 +26,8 @@ function trackerFor(policy: PolicySpec): Promise<DyTrackTracker> {
     const exitPolicy = 'exit' in policy ? fixedDepthPolicy({ exit: policy.exit }) : thresholdPolicy({ thresholds: policy.thresholds });
     tracker = createTracker({ backend, model, exitPolicy, ...(data.lostThreshold !== undefined ? { lostThreshold: data.lostThreshold } : {}) });
     trackers.set(key, tracker);
+    // A failure is answered once, not cached: the next request for this policy tries again.
+    tracker.catch(() => trackers.delete(key));
   }
   return tracker;
 }
@@ -33,13 +35,25 @@ function trackerFor(policy: PolicySpec): Promise<DyTrackTracker> {
 async function open(source: SequenceSource): Promise<Sequence> {
   if ('synthetic' in source) return createSyntheticSequence(source.synthetic);
   let dataset = datasets.get(source.dataset);
-  if (!dataset) datasets.set(source.dataset, (dataset = openDataset(source.dataset)));
+  if (!dataset) {
+    datasets.set(source.dataset, (dataset = openDataset(source.dataset)));
+    dataset.catch(() => datasets.delete(source.dataset));
+  }
   const sequence = (await dataset).sequences.find((s) => s.name === source.name);
   if (!sequence) throw new Error(`${source.dataset}: no sequence named ${source.name}`);
   return sequence;
 }
 
-port.on('message', (request: TrackingRequest) => {
+/** Disposes every tracker and the backend, then lets the thread end. */
+async function close(): Promise<void> {
+  const built = await Promise.allSettled(trackers.values());
+  for (const t of built) if (t.status === 'fulfilled') await t.value.dispose();
+  await backend.dispose();
+  port!.close();
+}
+
+port.on('message', (request: TrackingRequest | TrackingCloseRequest) => {
+  if ('close' in request) return void close();
   void (async () => {
     let reply: TrackingReply;
     try {
@@ -48,7 +62,7 @@ port.on('message', (request: TrackingRequest) => {
       reply = { id: request.id, run };
     } catch (e) {
       const error = e as Error;
-      reply = { id: request.id, error: { name: error.name, message: error.message } };
+      reply = { id: request.id, error: { name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) } };
     }
     port.postMessage(reply);
   })();

@@ -42,10 +42,18 @@ describe('createTrackingPool', () => {
       expect(runs[0]!.stagesRun![1]).toBe(2);
 
       const missing = join(dir, 'no-such-dataset');
-      await expect(pool.track({ exit: 0 }, [{ dataset: missing, name: 'x' }])).rejects.toThrow(/no-such-dataset.*does not exist/);
+      const failed = pool.track({ exit: 0 }, [{ dataset: missing, name: 'x' }]);
+      await expect(failed).rejects.toThrow(/^tracking .*no-such-dataset: x \(always exit 0\) failed: .*no-such-dataset.*does not exist/);
+      // The worker's own error, with its stack, is the cause.
+      await expect(failed.catch((e: Error) => (e.cause as Error).stack)).resolves.toMatch(/at openDataset/);
       // A failed run leaves the pool working.
       const [again] = await pool.track({ exit: 1 }, [{ synthetic: { seed: seeds[0]!, length: 9 } }]);
       expect(again!.boxes).toEqual(expected[0]!.boxes);
+      // Closing with runs queued and running rejects them all, and ends every worker.
+      const inFlight = pool.track({ exit: 1 }, seeds.map((seed) => ({ synthetic: { seed, length: 40 } })));
+      const closing = pool.close();
+      await expect(inFlight).rejects.toThrow(DisposedError);
+      await closing;
     } finally {
       await pool.close();
     }
