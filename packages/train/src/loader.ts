@@ -114,10 +114,16 @@ export async function createBatchLoader(sampler: SamplerOptions, options: BatchL
     waiting.delete(r.batch);
     resolve?.(r);
   });
-  worker.on('error', (e) => {
-    failure = e;
+  const fail = (e: Error): void => {
+    failure ??= e;
     for (const resolve of waiting.values()) resolve({ batch: -1, buffers: allocateBatch(sampler.model, 1), produceMs: 0, error: e.message });
     waiting.clear();
+  };
+  worker.on('error', fail);
+  // A worker that ends without an error event (process.exit in a dependency, an out-of-memory kill of the thread)
+  // would otherwise leave next() waiting for ever.
+  worker.on('exit', (code) => {
+    if (!closed) fail(new Error(`the worker exited with code ${code}`));
   });
   const queue: Pending[] = [];
   let requested = start;
