@@ -14,7 +14,11 @@ interface Sprite {
   readonly hull: Float64Array;
 }
 
-/** Photographs and clip-art for the generator's richer mode. */
+/**
+ * Photographs and clip-art for the generator's richer mode. Either list may be
+ * empty: the generator then draws that part procedurally (clip-art objects on a
+ * procedural background, or procedural objects on a photograph).
+ */
 export interface AssetLibrary {
   /** JPEG/PNG photographs used as backgrounds. */
   readonly backgrounds: readonly string[];
@@ -46,7 +50,7 @@ export interface SyntheticSequenceOptions {
   readonly illumination?: boolean;
   /** Target speed scale: 1 is a few pixels per frame at 320x240 (default 1). */
   readonly speed?: number;
-  /** Photographs and clip-art to use instead of procedural textures, when available. */
+  /** Photographs and clip-art to use instead of procedural textures (each list where it is not empty). */
   readonly assets?: AssetLibrary;
 }
 
@@ -331,7 +335,9 @@ function assetSprite(file: string, size: number): Sprite {
  * Lists photographs and clip-art installed by Debian's `gnome-backgrounds`
  * (`/usr/share/backgrounds`) and `openclipart-png` (`/usr/share/openclipart`).
  * Returns undefined when neither kind is there; the generator then uses its
- * procedural textures.
+ * procedural textures. Either kind alone is used: Debian 12's `gnome-backgrounds`
+ * ships its wallpapers as WebP and SVG, which `@dytrack/image` does not decode, so
+ * there only the clip-art is found (on procedural backgrounds).
  */
 export function findSystemAssets(
   dirs: { backgrounds?: string; objects?: string } = {},
@@ -364,7 +370,7 @@ export function findSystemAssets(
   };
   const backgrounds = walk(dirs.backgrounds ?? '/usr/share/backgrounds', /\.(jpe?g|png)$/i);
   const objects = walk(dirs.objects ?? '/usr/share/openclipart', /\.png$/i);
-  if (backgrounds.length === 0 || objects.length === 0) return undefined;
+  if (backgrounds.length === 0 && objects.length === 0) return undefined;
   return { backgrounds, objects };
 }
 
@@ -594,10 +600,11 @@ export function createSyntheticSequence(options: SyntheticSequenceOptions): Synt
   const pan = Math.round(Math.min(width, height) * 0.15);
   const bw = width + 2 * pan;
   const bh = height + 2 * pan;
-  const background = assets !== undefined ? assetBackground(rng.pick(assets.backgrounds), bw, bh, rng) : proceduralBackground(rng, bw, bh);
+  const background = assets !== undefined && assets.backgrounds.length > 0 ? assetBackground(rng.pick(assets.backgrounds), bw, bh, rng) : proceduralBackground(rng, bw, bh);
 
   const size = Math.min(width, height) * rng.uniform(0.12, 0.25);
-  const makeSprite = (app: Appearance): Sprite => (assets !== undefined ? assetSprite(rng.pick(assets.objects), size) : proceduralSprite(rng, app, size));
+  const objects = assets?.objects ?? [];
+  const makeSprite = (app: Appearance): Sprite => (objects.length > 0 ? assetSprite(rng.pick(objects), size) : proceduralSprite(rng, app, size));
   const targetApp = randomAppearance(rng);
   const targetSprite = makeSprite(targetApp);
   const speed = options.speed ?? 1;

@@ -127,6 +127,31 @@ describe('procedural sequences', () => {
     expect(rotated).toBeGreaterThan(0); // rotation changed the box's shape on some frames
   });
 
+  it('uses clip-art alone when no photographs decode (Debian 12 ships its wallpapers as WebP)', async () => {
+    const bgDir = path.join(tmp, 'webp-only', 'backgrounds');
+    const objDir = path.join(tmp, 'webp-only', 'clipart');
+    await mkdir(bgDir, { recursive: true });
+    await mkdir(objDir, { recursive: true });
+    await writeFile(path.join(bgDir, 'wallpaper.webp'), new Uint8Array([0x52, 0x49, 0x46, 0x46]));
+    const clip = new Uint8Array(40 * 20 * 4);
+    for (let y = 0; y < 10; y++) for (let x = 0; x < 30; x++) clip.set([255, 0, 0, 255], (y * 40 + x) * 4);
+    await writeFile(path.join(objDir, 'half.png'), encodePng({ data: clip, width: 40, height: 20, format: 'rgba' }));
+    const assets = findSystemAssets({ backgrounds: bgDir, objects: objDir });
+    expect(assets).toEqual({ backgrounds: [], objects: [path.join(objDir, 'half.png')] });
+    const options = { seed: 3, width: 120, height: 90, length: 4, distractors: 0, occlusion: false, rotation: false, illumination: false, blur: false, scaleChange: false };
+    const withClipArt = createSyntheticSequence({ ...options, assets: assets! });
+    const plain = createSyntheticSequence(options);
+    // The clip-art's 3:1 opaque part is the target (a procedural target would not be pure red).
+    const b = withClipArt.groundTruth[0]!;
+    expect(b.width / b.height).toBeCloseTo(3, 0);
+    const f = withClipArt.renderFrame(0);
+    const k = (Math.floor(b.y + b.height / 2) * 120 + Math.floor(b.x + b.width / 2)) * 3;
+    expect([f.data[k], f.data[k + 1], f.data[k + 2]]).toEqual([255, 0, 0]);
+    // An empty library is the procedural generator, byte for byte.
+    const empty = createSyntheticSequence({ ...options, assets: { backgrounds: [], objects: [] } });
+    expect(empty.renderFrame(2).data).toEqual(plain.renderFrame(2).data);
+  });
+
   it('validates its options', () => {
     expect(() => createSyntheticSequence({ seed: 1.5 })).toThrow(/seed/);
     expect(() => createSyntheticSequence({ seed: 1, width: 8 })).toThrow(/width/);

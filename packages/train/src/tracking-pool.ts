@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { DisposedError, InvalidArgumentError, type ModelManifest, type ModelSource } from '@dytrack/core';
+import { DisposedError, DyTrackError, InvalidArgumentError, type DyTrackErrorCode, type ModelManifest, type ModelSource } from '@dytrack/core';
 import type { SequenceRun } from '@dytrack/eval';
 import { manifestFiles } from '@dytrack/model';
 import { startWorker } from './worker.js';
@@ -61,7 +61,7 @@ export interface TrackingCloseRequest {
 export interface TrackingReply {
   readonly id: number;
   readonly run?: SequenceRun;
-  readonly error?: { readonly name: string; readonly message: string; readonly stack?: string };
+  readonly error?: { readonly name: string; readonly message: string; readonly stack?: string; readonly code?: DyTrackErrorCode };
 }
 
 /** How long {@link TrackingPool.close} waits for a worker to dispose its sessions before terminating it. */
@@ -72,11 +72,17 @@ function describeSource(source: SequenceSource): string {
   return 'synthetic' in source ? `synthetic sequence ${source.synthetic.seed}` : `${source.dataset}: ${source.name}`;
 }
 
-/** A worker's error rebuilt in this thread: its name, its message naming what was tracked, its stack as the cause. */
+/**
+ * A worker's error rebuilt in this thread: its name, its message naming what was tracked, its
+ * stack as the cause. A {@link DyTrackError} stays one, with its code (structured clone would
+ * drop the class), so callers and the CLI treat a bad dataset on a worker as they would here.
+ */
 function remoteError(request: TrackingRequest, error: TrackingReply['error']): Error {
   const policy = 'exit' in request.policy ? `always exit ${request.policy.exit}` : `thresholds ${request.policy.thresholds.join(', ')}`;
   const cause = Object.assign(new Error(error?.message ?? 'unknown error'), { name: error?.name ?? 'Error', stack: error?.stack });
-  return Object.assign(new Error(`tracking ${describeSource(request.source)} (${policy}) failed: ${cause.message}`, { cause }), { name: cause.name });
+  const message = `tracking ${describeSource(request.source)} (${policy}) failed: ${cause.message}`;
+  const rebuilt = error?.code !== undefined ? new DyTrackError(error.code, message, { cause }) : new Error(message, { cause });
+  return Object.assign(rebuilt, { name: cause.name });
 }
 
 interface Task {

@@ -4,7 +4,7 @@
  * answers each request with the run of one sequence. Not part of the public API.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { inMemoryModel } from '@dytrack/core';
+import { DyTrackError, inMemoryModel } from '@dytrack/core';
 import { createNodeBackend } from '@dytrack/backend-node';
 import { createSyntheticSequence, openDataset, runTrackerOnSequence, type Dataset, type Sequence } from '@dytrack/eval';
 import { fixedDepthPolicy, thresholdPolicy } from '@dytrack/exit-policies';
@@ -62,7 +62,8 @@ port.on('message', (request: TrackingRequest | TrackingCloseRequest) => {
       reply = { id: request.id, run };
     } catch (e) {
       const error = e as Error;
-      reply = { id: request.id, error: { name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) } };
+      const code = error instanceof DyTrackError ? { code: error.code } : {};
+      reply = { id: request.id, error: { name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}), ...code } };
     }
     port.postMessage(reply);
   })();

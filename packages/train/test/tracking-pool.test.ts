@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DisposedError } from '@dytrack/core';
+import { DisposedError, DyTrackError } from '@dytrack/core';
 import { createNodeBackend } from '@dytrack/backend-node';
 import { createSyntheticSequence, runTrackerOnSequence } from '@dytrack/eval';
 import { fixedDepthPolicy } from '@dytrack/exit-policies';
@@ -46,6 +46,9 @@ describe('createTrackingPool', () => {
       await expect(failed).rejects.toThrow(/^tracking .*no-such-dataset: x \(always exit 0\) failed: .*no-such-dataset.*does not exist/);
       // The worker's own error, with its stack, is the cause.
       await expect(failed.catch((e: Error) => (e.cause as Error).stack)).resolves.toMatch(/at openDataset/);
+      // A DyTrack error on the worker is one here too, with its class name and code.
+      await expect(failed).rejects.toBeInstanceOf(DyTrackError);
+      await expect(failed.catch((e: DyTrackError) => [e.name, e.code])).resolves.toEqual(['DatasetFormatError', 'INVALID_ARGUMENT']);
       // A failed run leaves the pool working.
       const [again] = await pool.track({ exit: 1 }, [{ synthetic: { seed: seeds[0]!, length: 9 } }]);
       expect(again!.boxes).toEqual(expected[0]!.boxes);
