@@ -147,9 +147,33 @@ describe('procedural sequences', () => {
     const f = withClipArt.renderFrame(0);
     const k = (Math.floor(b.y + b.height / 2) * 120 + Math.floor(b.x + b.width / 2)) * 3;
     expect([f.data[k], f.data[k + 1], f.data[k + 2]]).toEqual([255, 0, 0]);
-    // An empty library is the procedural generator, byte for byte.
-    const empty = createSyntheticSequence({ ...options, assets: { backgrounds: [], objects: [] } });
-    expect(empty.renderFrame(2).data).toEqual(plain.renderFrame(2).data);
+    // An empty library is the procedural generator, byte for byte (distractors and occluder included).
+    const full = { seed: 5, width: 120, height: 90, length: 30 };
+    const empty = createSyntheticSequence({ ...full, assets: { backgrounds: [], objects: [] } });
+    const procedural = createSyntheticSequence(full);
+    expect(empty.groundTruth).toEqual(procedural.groundTruth);
+    for (const t of [0, 14, 29]) expect(empty.renderFrame(t).data).toEqual(procedural.renderFrame(t).data);
+    expect(plain.groundTruth.length).toBe(4);
+  });
+
+  it('uses photographs alone, with procedural objects, when there is no clip-art', async () => {
+    const bgDir = path.join(tmp, 'photos-only');
+    await mkdir(bgDir, { recursive: true });
+    const W = 200;
+    const H = 150;
+    const photo = new Uint8Array(W * H * 3).fill(128);
+    await writeFile(path.join(bgDir, 'grey.jpg'), encodeJpeg({ data: photo, width: W, height: H, format: 'rgb' }));
+    const assets = findSystemAssets({ backgrounds: bgDir, objects: path.join(tmp, 'no-clipart') });
+    expect(assets).toEqual({ backgrounds: [path.join(bgDir, 'grey.jpg')], objects: [] });
+    const seq = createSyntheticSequence({ seed: 3, width: 120, height: 90, length: 4, assets: assets!, distractors: 0, occlusion: false, illumination: false, blur: false });
+    const f = seq.renderFrame(0).data;
+    // The background is the flat grey photograph (JPEG keeps a flat field within a level or two) ...
+    expect(Math.abs(f[0]! - 128)).toBeLessThanOrEqual(2);
+    expect(Math.abs(f[f.length - 1]! - 128)).toBeLessThanOrEqual(2);
+    // ... and the target a procedural object on it, not grey.
+    const b = seq.groundTruth[0]!;
+    const k = (Math.floor(b.y + b.height / 2) * 120 + Math.floor(b.x + b.width / 2)) * 3;
+    expect(Math.abs(f[k]! - 128) + Math.abs(f[k + 1]! - 128) + Math.abs(f[k + 2]! - 128)).toBeGreaterThan(6);
   });
 
   it('validates its options', () => {

@@ -42,8 +42,9 @@ export type DataSourceSpec =
       /** Frames per sequence (default 100). */
       readonly length?: number;
       /**
-       * Use photographs and clip art (Debian's `gnome-backgrounds`, `openclipart-png`)
-       * for half of the sequences when installed (default true).
+       * Use photographs and clip art (any JPEG/PNG under `/usr/share/backgrounds`, Debian's
+       * `openclipart-png`) for half of the sequences when installed, either kind alone
+       * (default true).
        */
       readonly systemAssets?: boolean;
     }

@@ -74,8 +74,10 @@ function describeSource(source: SequenceSource): string {
 
 /**
  * A worker's error rebuilt in this thread: its name, its message naming what was tracked, its
- * stack as the cause. A {@link DyTrackError} stays one, with its code (structured clone would
- * drop the class), so callers and the CLI treat a bad dataset on a worker as they would here.
+ * stack as the cause. A {@link DyTrackError} stays one, with its code and class name (structured
+ * clone would drop the class), so callers and the CLI treat it as an error of DyTrack's; its
+ * subclass and extra fields (a `DatasetFormatError`'s `file`) do not cross: `instanceof
+ * InvalidArgumentError` is false on this side.
  */
 function remoteError(request: TrackingRequest, error: TrackingReply['error']): Error {
   const policy = 'exit' in request.policy ? `always exit ${request.policy.exit}` : `thresholds ${request.policy.thresholds.join(', ')}`;

@@ -4,7 +4,7 @@
  * answers each request with the run of one sequence. Not part of the public API.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { DyTrackError, inMemoryModel } from '@dytrack/core';
+import { DyTrackError, InvalidArgumentError, inMemoryModel } from '@dytrack/core';
 import { createNodeBackend } from '@dytrack/backend-node';
 import { createSyntheticSequence, openDataset, runTrackerOnSequence, type Dataset, type Sequence } from '@dytrack/eval';
 import { fixedDepthPolicy, thresholdPolicy } from '@dytrack/exit-policies';
@@ -40,7 +40,7 @@ async function open(source: SequenceSource): Promise<Sequence> {
     dataset.catch(() => datasets.delete(source.dataset));
   }
   const sequence = (await dataset).sequences.find((s) => s.name === source.name);
-  if (!sequence) throw new Error(`${source.dataset}: no sequence named ${source.name}`);
+  if (!sequence) throw new InvalidArgumentError(`${source.dataset}: no sequence named ${source.name}`);
   return sequence;
 }
 

@@ -21,8 +21,8 @@ Data (--data, comma-separated):
   synthetic            procedural sequences (seeds below 800000000; evaluation
                        uses 900000000 and up, never seen in training); half of them
                        use clip art when Debian's openclipart-png is installed, and
-                       JPEG/PNG photographs from gnome-backgrounds (Debian 12's are
-                       WebP, which is not read: backgrounds stay procedural there)
+                       any JPEG/PNG under /usr/share/backgrounds as backgrounds (Debian
+                       12's gnome-backgrounds is WebP and SVG, not read: procedural there)
   synthetic:N          only N distinct procedural sequences
   procedural, procedural:N   the same, never using installed photographs or clip art
                        (what the shipped model was trained on; reproducible anywhere)
