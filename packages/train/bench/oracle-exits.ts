@@ -17,7 +17,7 @@
 import { parseArgs } from 'node:util';
 import type { Box, ExitContext, ExitPolicy } from '@dytrack/core';
 import { createNodeBackend } from '@dytrack/backend-node';
-import { createSyntheticSequence, iouInclusive, openDataset, runTrackerOnSequence, scorePredictions, type Sequence } from '@dytrack/eval';
+import { createSyntheticSequence, iouInclusive, openDataset, runTrackerOnSequence, scorePredictions, summarizeSpeed, type Sequence, type SequenceRun } from '@dytrack/eval';
 import { fixedDepthPolicy, thresholdPolicy } from '@dytrack/exit-policies';
 import { DEFAULT_MODEL_DIRECTORY, loadModelDirectory } from '@dytrack/model/node';
 import { createTracker } from '@dytrack/tracker';
@@ -61,20 +61,14 @@ const policies: ExitPolicy[] = [
 console.log(`${values.model}: ${sequences.length} sequences${values.dataset ? ` from ${values.dataset}` : ` (seeds ${values.seed}+, ${values.length} frames)`}`);
 for (const exitPolicy of policies) {
   const tracker = await createTracker({ backend, model, exitPolicy });
-  const predictions = new Map<string, readonly Box[]>();
-  let stages = 0;
-  let frames = 0;
+  const runs: SequenceRun[] = [];
   for (const seq of sequences) {
     current = seq;
-    const run = await runTrackerOnSequence(tracker, seq);
-    predictions.set(seq.name, run.boxes);
-    for (let i = 1; i < run.stagesRun!.length; i++) {
-      stages += run.stagesRun![i]!;
-      frames++;
-    }
+    runs.push(await runTrackerOnSequence(tracker, seq));
   }
   await tracker.dispose();
-  const { score } = scorePredictions(sequences, predictions);
-  console.log(`${exitPolicy.name.padEnd(34)} AUC ${score.auc.toFixed(1).padStart(5)}  mean stages ${(stages / frames).toFixed(2)} of ${exits}`);
+  const { score } = scorePredictions(sequences, new Map(runs.map((r) => [r.sequence, r.boxes])));
+  const { meanStages } = summarizeSpeed(runs);
+  console.log(`${exitPolicy.name.padEnd(34)} AUC ${score.auc.toFixed(1).padStart(5)}  mean stages ${meanStages!.toFixed(2)} of ${exits}`);
 }
 await backend.dispose();
