@@ -323,13 +323,24 @@ function assetBackground(file: string, w: number, h: number, rng: Rng): Uint8Arr
   return resizeBilinear(crop, cw, ch, 3, w, h);
 }
 
-function assetSprite(file: string, size: number): Sprite {
+/**
+ * The clip-art `file` as a sprite about `size` pixels across, or undefined when nothing of it is
+ * opaque at that size (openclipart has fully transparent images, and hairline drawings that
+ * vanish when shrunk): such a file cannot be a target.
+ */
+function assetSprite(file: string, size: number): Sprite | undefined {
   const img = decodeAssetImage(readFileSync(file), file, true);
   const k = size / Math.sqrt(img.width * img.height);
   const w = Math.max(8, Math.round(img.width * k));
   const h = Math.max(8, Math.round(img.height * k));
-  return withHull(w, h, resizeBilinear(img.data as Uint8Array, img.width, img.height, 4, w, h));
+  const rgba = resizeBilinear(img.data as Uint8Array, img.width, img.height, 4, w, h);
+  let opaque = false;
+  for (let i = 3; i < rgba.length && !opaque; i += 4) opaque = rgba[i]! >= 128;
+  return opaque ? withHull(w, h, rgba) : undefined;
 }
+
+/** Clip-art draws before an object falls back to a procedural sprite. */
+const ASSET_SPRITE_TRIES = 8;
 
 /**
  * Lists photographs and clip-art installed by Debian's `gnome-backgrounds`
@@ -604,7 +615,13 @@ export function createSyntheticSequence(options: SyntheticSequenceOptions): Synt
 
   const size = Math.min(width, height) * rng.uniform(0.12, 0.25);
   const objects = assets?.objects ?? [];
-  const makeSprite = (app: Appearance): Sprite => (objects.length > 0 ? assetSprite(rng.pick(objects), size) : proceduralSprite(rng, app, size));
+  const makeSprite = (app: Appearance): Sprite => {
+    for (let k = 0; k < ASSET_SPRITE_TRIES && objects.length > 0; k++) {
+      const sprite = assetSprite(rng.pick(objects), size);
+      if (sprite) return sprite;
+    }
+    return proceduralSprite(rng, app, size);
+  };
   const targetApp = randomAppearance(rng);
   const targetSprite = makeSprite(targetApp);
   const speed = options.speed ?? 1;

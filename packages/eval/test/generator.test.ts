@@ -156,6 +156,26 @@ describe('procedural sequences', () => {
     expect(plain.groundTruth.length).toBe(4);
   });
 
+  it('skips clip-art with nothing opaque (openclipart has some) instead of failing', async () => {
+    const objDir = path.join(tmp, 'transparent-clipart');
+    await mkdir(objDir, { recursive: true });
+    await writeFile(path.join(objDir, 'empty.png'), encodePng({ data: new Uint8Array(40 * 20 * 4), width: 40, height: 20, format: 'rgba' }));
+    const options = { seed: 3, width: 120, height: 90, length: 4, distractors: 2, occlusion: true };
+    // Only a transparent file: every object falls back to a procedural sprite.
+    const onlyEmpty = createSyntheticSequence({ ...options, assets: { backgrounds: [], objects: [path.join(objDir, 'empty.png')] } });
+    expect(onlyEmpty.groundTruth[0]!.width).toBeGreaterThan(0);
+    expect(onlyEmpty.renderFrame(1).data.length).toBe(120 * 90 * 3);
+    // With an opaque one beside it, the opaque one is drawn (a pure red 3:1 target).
+    const clip = new Uint8Array(40 * 20 * 4);
+    for (let y = 0; y < 10; y++) for (let x = 0; x < 30; x++) clip.set([255, 0, 0, 255], (y * 40 + x) * 4);
+    await writeFile(path.join(objDir, 'half.png'), encodePng({ data: clip, width: 40, height: 20, format: 'rgba' }));
+    const assets = findSystemAssets({ backgrounds: path.join(tmp, 'none'), objects: objDir })!;
+    expect(assets.objects).toHaveLength(2);
+    const seq = createSyntheticSequence({ ...options, distractors: 0, occlusion: false, rotation: false, illumination: false, blur: false, scaleChange: false, assets });
+    const b = seq.groundTruth[0]!;
+    expect(b.width / b.height).toBeCloseTo(3, 0);
+  });
+
   it('uses photographs alone, with procedural objects, when there is no clip-art', async () => {
     const bgDir = path.join(tmp, 'photos-only');
     await mkdir(bgDir, { recursive: true });
