@@ -122,6 +122,18 @@ describe('dytrack train options', () => {
     }
   });
 
+  it('refuses --train-only patterns that name no parameter and an unknown --decision-loss', async () => {
+    for (const [flag, value, message] of [
+      ['--train-only', 'decsion', /--train-only: parameter pattern "decsion" names no parameter of dytrack-tiny/],
+      ['--train-only', 'decision,', /--train-only needs comma-separated parameter name patterns/],
+      ['--decision-loss', 'l2', /--decision-loss must be l1 or bce, got "l2"/],
+    ] as const) {
+      const r = await run(['train', '--data', 'procedural', '--steps', '5', `${flag}=${value}`, '--out', 'run']);
+      expect(r.code, `${flag} ${value}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
   it('refuses a warm-up or --stop-after beyond --steps, naming the flags', async () => {
     const warm = await run(['train', '--data', 'procedural', '--steps', '5', '--warmup', '50', '--out', 'run']);
     expect(warm.code).toBe(2);

@@ -42,6 +42,8 @@ export class Trainer {
   private readonly session: InferenceSession;
   private readonly definition: TrainingStep;
   private readonly feeds: Record<string, MutableTensor> = {};
+  /** Adam moments of frozen parameters: not fed (the graph has none), kept so a checkpoint round-trips them. */
+  private readonly frozenMoments = new Map<string, { m: FloatArray; v: FloatArray }>();
   private readonly lr: MutableTensor;
   private readonly stepInput: MutableTensor;
   private steps: number;
@@ -63,8 +65,14 @@ export class Trainer {
         return data;
       };
       this.feeds[p.name] = { dtype: definition.dtype, dims: p.dims, data: check('value', state.parameters[p.name]) };
-      this.feeds[N.firstMoment(p.name)] = { dtype: definition.dtype, dims: p.dims, data: check('first moment', state.firstMoments[p.name]) };
-      this.feeds[N.secondMoment(p.name)] = { dtype: definition.dtype, dims: p.dims, data: check('second moment', state.secondMoments[p.name]) };
+      const m = check('first moment', state.firstMoments[p.name]);
+      const v = check('second moment', state.secondMoments[p.name]);
+      if (p.trainable === false) {
+        this.frozenMoments.set(p.name, { m, v });
+        continue;
+      }
+      this.feeds[N.firstMoment(p.name)] = { dtype: definition.dtype, dims: p.dims, data: m };
+      this.feeds[N.secondMoment(p.name)] = { dtype: definition.dtype, dims: p.dims, data: v };
     }
     for (const name of Object.keys(state.parameters)) {
       if (!definition.parameters.some((p) => p.name === name)) throw new InvalidArgumentError(`Trainer: unknown parameter ${name}`);
@@ -113,10 +121,14 @@ export class Trainer {
     return Object.fromEntries(this.definition.parameters.map((p) => [p.name, this.feeds[p.name].data]));
   }
 
-  /** A snapshot of parameters, moments and step count (the arrays themselves, not copies). */
+  /**
+   * A snapshot of parameters, moments and step count (the arrays themselves, not copies).
+   * A frozen parameter's moments are the ones it came with, unchanged.
+   */
   state(): TrainerState {
-    const pick = (key: (n: string) => string) => Object.fromEntries(this.definition.parameters.map((p) => [p.name, this.feeds[key(p.name)].data]));
-    return { step: this.steps, parameters: this.parameters, firstMoments: pick(N.firstMoment), secondMoments: pick(N.secondMoment) };
+    const pick = (key: (n: string) => string, frozen: 'm' | 'v') =>
+      Object.fromEntries(this.definition.parameters.map((p) => [p.name, this.frozenMoments.get(p.name)?.[frozen] ?? this.feeds[key(p.name)].data]));
+    return { step: this.steps, parameters: this.parameters, firstMoments: pick(N.firstMoment, 'm'), secondMoments: pick(N.secondMoment, 'v') };
   }
 
   /** Runs one training step on `batch` (every data input by name) with learning rate `lr`. */
@@ -139,6 +151,7 @@ export class Trainer {
         return (t.data ?? (await t.download())) as FloatArray;
       };
       for (const p of this.definition.parameters) {
+        if (p.trainable === false) continue;
         for (const key of [p.name, N.firstMoment(p.name), N.secondMoment(p.name)]) this.feeds[key].data = await data(N.updated(key));
       }
       this.steps++;

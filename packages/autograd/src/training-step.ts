@@ -15,6 +15,13 @@ export interface ParameterSpec {
    * (weight matrices), false for vectors (biases, norm scales) and scalars.
    */
   readonly weightDecay?: boolean;
+  /**
+   * Whether the step trains it (default true). A frozen parameter is still a graph input the
+   * forward reads, but it gets no gradient, no Adam moments and no `updated/` output, so the
+   * backward pass covers only what depends on the trainable ones (fine-tuning one head is
+   * far cheaper than a full step).
+   */
+  readonly trainable?: boolean;
 }
 
 /** A per-step data input (a batch of images, targets, masks). */
@@ -88,7 +95,7 @@ export interface TrainingStep {
   /** Serialised ONNX model. */
   readonly bytes: Uint8Array;
   readonly dtype: FloatDType;
-  /** Parameters with the weight-decay mask resolved. */
+  /** Parameters (frozen ones too) with the weight-decay mask and trainability resolved. */
   readonly parameters: readonly Required<ParameterSpec>[];
   readonly inputs: readonly DataInputSpec[];
   /** Metric names (outputs are `metric/<name>`). */
@@ -101,9 +108,10 @@ export interface TrainingStep {
  * Builds one ONNX graph that runs a whole training step: forward pass and loss, reverse-mode
  * gradients, optional global-norm clipping and the AdamW update.
  *
- * Inputs: every parameter (by name), its Adam moments (`adam_m/<name>`, `adam_v/<name>`),
- * the data inputs, `lr` and `step` (scalars of the float type). Outputs: `loss`,
- * `grad_norm`, `metric/<name>` and `updated/<input>` for each parameter and moment.
+ * Inputs: every parameter (by name), the Adam moments (`adam_m/<name>`, `adam_v/<name>`)
+ * of each trainable one, the data inputs, `lr` and `step` (scalars of the float type).
+ * Outputs: `loss`, `grad_norm`, `metric/<name>` and `updated/<input>` for each trainable
+ * parameter and moment.
  * The learning-rate schedule lives outside the graph: feed `lr` each step.
  */
 export function buildTrainingStep(spec: TrainingStepSpec): TrainingStep {
@@ -121,7 +129,9 @@ export function buildTrainingStep(spec: TrainingStepSpec): TrainingStep {
   if (opt.beta1 >= 1 || opt.beta2 >= 1) throw new InvalidArgumentError('AdamW betas must be below 1');
   if (spec.parameters.length === 0) throw new InvalidArgumentError('buildTrainingStep: no parameters');
   const N = TRAINING_STEP_NAMES;
-  const parameters = spec.parameters.map((p) => ({ name: p.name, dims: [...p.dims], weightDecay: p.weightDecay ?? p.dims.length >= 2 }));
+  const parameters = spec.parameters.map((p) => ({ name: p.name, dims: [...p.dims], weightDecay: p.weightDecay ?? p.dims.length >= 2, trainable: p.trainable ?? true }));
+  const trained = parameters.filter((p) => p.trainable);
+  if (trained.length === 0) throw new InvalidArgumentError('buildTrainingStep: every parameter is frozen (trainable: false); nothing to train');
 
   const g = new Graph({ name: 'training_step', dtype });
   const params: Record<string, Value> = {};
@@ -130,7 +140,7 @@ export function buildTrainingStep(spec: TrainingStepSpec): TrainingStep {
   for (const i of spec.inputs) inputs[i.name] = g.input(i.name, i.dtype, i.shape);
   const lr = g.input(N.learningRate, dtype, []);
   const step = g.input(N.step, dtype, []);
-  const moments = parameters.map((p) => ({
+  const moments = trained.map((p) => ({
     m: g.input(N.firstMoment(p.name), dtype, p.dims),
     v: g.input(N.secondMoment(p.name), dtype, p.dims),
   }));
@@ -139,7 +149,7 @@ export function buildTrainingStep(spec: TrainingStepSpec): TrainingStep {
   if (loss.dtype !== dtype) throw new InvalidArgumentError(`training step: loss is ${loss.dtype}, expected ${dtype}`);
   if (!loss.shape || loss.shape.length !== 0) throw new InvalidArgumentError(`training step: loss must be a scalar (shape []), got ${loss}`);
 
-  const grads = gradients(g, loss, parameters.map((p) => params[p.name]), { rules: spec.rules });
+  const grads = gradients(g, loss, trained.map((p) => params[p.name]), { rules: spec.rules });
 
   g.scope('adamw', () => {
     const squares = grads.map((d) => g.reduceSum(g.mul(d, d), undefined, false));
@@ -155,7 +165,7 @@ export function buildTrainingStep(spec: TrainingStepSpec): TrainingStep {
     const stepSize = g.div(lr, bias1);
     const sqrtBias2 = g.sqrt(bias2);
     const decay = g.sub(1, g.mul(lr, opt.weightDecay));
-    parameters.forEach((p, i) =>
+    trained.forEach((p, i) =>
       g.scope(`p${i}`, () => {
         const d = clipped[i];
         const m = g.add(g.mul(moments[i].m, opt.beta1), g.mul(d, 1 - opt.beta1));

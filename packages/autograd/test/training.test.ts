@@ -138,6 +138,48 @@ describe('training step', () => {
     await trainer.release();
   });
 
+  it('freezes parameters marked trainable: false (the rest train exactly as AdamW says, clipping over them alone)', async () => {
+    const optimizer = { beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 0.1, maxGradNorm: 0.5 };
+    const frozen = new Set(['fc1/weight', 'fc1/bias']);
+    const spec = mlpSpec(mlp, 'float64', optimizer);
+    const step = buildTrainingStep({ ...spec, parameters: spec.parameters.map((p) => (frozen.has(p.name) ? { ...p, trainable: false } : p)) });
+    const inputs = step.graph.inputs.map((v) => v.name);
+    const outputs = step.graph.outputs.map((v) => v.name);
+    expect(inputs).toContain('fc1/weight');
+    expect(inputs).not.toContain(TRAINING_STEP_NAMES.firstMoment('fc1/weight'));
+    expect(outputs).not.toContain(TRAINING_STEP_NAMES.updated('fc1/weight'));
+    expect(outputs).toContain(TRAINING_STEP_NAMES.updated('fc2/weight'));
+    expect(step.parameters.map((p) => p.trainable)).toEqual([false, false, true, true]);
+    // The backward pass covers only what depends on fc2: a much smaller graph than the full step's.
+    expect(step.graph.nodes.length).toBeLessThan(buildTrainingStep(spec).graph.nodes.length);
+
+    const init = initParameters(mlpParameters(mlp), 11, () => 0);
+    const trainer = await Trainer.create(backend, step, toDType(init, 'float64'));
+    const frozenBefore = { w: Float64Array.from(trainer.parameters['fc1/weight']), b: Float64Array.from(trainer.parameters['fc1/bias']) };
+    const trained = mlpParameters(mlp).filter((p) => !frozen.has(p.name));
+    const ref = structuredClone(init);
+    const state = { m: {}, v: {}, step: 0 };
+    for (let s = 0; s < 4; s++) {
+      const { x, y } = mlpData(300 + s);
+      const result = await trainer.step({ x: tensor('float64', [mlp.batch, 3], x), y: tensor('float64', [mlp.batch, 1], y) }, 0.05);
+      const { grads } = mlpLossAndGrad(mlp, ref, x, y);
+      const norm = adamwReference(trained, ref, grads, state, { lr: 0.05, ...optimizer });
+      expect(result.gradNorm).toBeCloseTo(norm, 12);
+      for (const p of trained) expect(maxAbsDiff(trainer.parameters[p.name], ref[p.name]), p.name).toBeLessThan(1e-12);
+    }
+    expect(trainer.parameters['fc1/weight']).toEqual(frozenBefore.w);
+    expect(trainer.parameters['fc1/bias']).toEqual(frozenBefore.b);
+    // A frozen parameter's moments come back as they went in, so a checkpoint round-trips them.
+    const saved = trainer.state();
+    expect(saved.firstMoments['fc1/weight']).toEqual(new Float64Array(mlp.inputs * mlp.hidden));
+    expect(saved.firstMoments['fc2/weight']!.some((v) => v !== 0)).toBe(true);
+    const resumed = await Trainer.create(backend, step, saved);
+    expect(resumed.stepCount).toBe(4);
+    await resumed.release();
+    await trainer.release();
+    expect(() => buildTrainingStep({ ...spec, parameters: spec.parameters.map((p) => ({ ...p, trainable: false })) })).toThrow(/every parameter is frozen/);
+  });
+
   it('names its inputs and outputs and validates what it is fed', async () => {
     const step = buildTrainingStep(mlpSpec(mlp, 'float32', {}));
     const names = step.graph.inputs.map((v) => v.name);

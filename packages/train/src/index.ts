@@ -28,7 +28,7 @@ export type { Checkpoint, CheckpointInfo, HistoryEntry } from './checkpoint.js';
 export { checkpointToBytes, checkpointFromBytes, writeCheckpoint, readCheckpointFile } from './checkpoint.js';
 
 export type { DyTrackStepOptions, DyTrackTrainingStep } from './step.js';
-export { BATCH_INPUTS, DEFAULT_OPTIMIZER, buildDyTrackTrainingStep } from './step.js';
+export { BATCH_INPUTS, DEFAULT_OPTIMIZER, buildDyTrackTrainingStep, selectParameters } from './step.js';
 
 export { TRAINING_GRADIENT_RULES } from './rules.js';
 

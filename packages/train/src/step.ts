@@ -26,6 +26,11 @@ export interface DyTrackStepOptions {
   readonly loss?: LossConfig;
   /** AdamW settings (default: weight decay 1e-4, gradient clipping at norm 0.1, as OSTrack). */
   readonly optimizer?: AdamWOptions;
+  /**
+   * Train only these parameters (names as in `@dytrack/model`'s `parameterSpecs`); the rest
+   * are frozen: read by the forward, never updated. Default: all. See {@link selectParameters}.
+   */
+  readonly trainable?: ReadonlySet<string>;
 }
 
 /** A built DyTrack training step with the loss configuration it was built with. */
@@ -50,6 +55,10 @@ export const DEFAULT_OPTIMIZER: Readonly<AdamWOptions> = Object.freeze({ weightD
 export function buildDyTrackTrainingStep(config: ModelConfig, options: DyTrackStepOptions): DyTrackTrainingStep {
   const B = options.batchSize;
   if (!Number.isInteger(B) || B < 1) throw new InvalidArgumentError(`batchSize must be a positive integer, got ${String(B)}`);
+  if (options.trainable) {
+    const known = new Set(parameterSpecs(config).map((p) => p.name));
+    for (const name of options.trainable) if (!known.has(name)) throw new InvalidArgumentError(`trainable: ${config.name} has no parameter ${JSON.stringify(name)}`);
+  }
   const geo = modelGeometry(config);
   const n = geo.mapSize;
   const K = geo.stageBlocks.length;
@@ -60,6 +69,7 @@ export function buildDyTrackTrainingStep(config: ModelConfig, options: DyTrackSt
       name: p.name,
       dims: p.shape,
       weightDecay: p.shape.length >= 2 && !p.name.includes('pos_embed'),
+      ...(options.trainable && !options.trainable.has(p.name) ? { trainable: false } : {}),
     })),
     inputs: [
       { name: BATCH_INPUTS.templateImage, dtype: 'float32', shape: [B, 3, config.templateSize, config.templateSize] },
@@ -92,4 +102,25 @@ export function buildDyTrackTrainingStep(config: ModelConfig, options: DyTrackSt
     },
   });
   return { ...step, loss, batchSize: B };
+}
+
+/**
+ * The parameters of `config` that any of `patterns` names. A pattern is a run of whole
+ * dot-separated segments of a parameter name: `decision` picks every exit's decision
+ * branch (`exits.0.decision.fc1.weight`, ...), `exits.2` the last exit's head,
+ * `backbone.blocks.6` one block, a full name one tensor.
+ * @throws InvalidArgumentError when a pattern is empty or names no parameter.
+ */
+export function selectParameters(config: ModelConfig, patterns: readonly string[]): Set<string> {
+  const names = parameterSpecs(config).map((p) => p.name);
+  const picked = new Set<string>();
+  for (const pattern of patterns) {
+    const trimmed = pattern.trim();
+    if (trimmed === '' || trimmed.startsWith('.') || trimmed.endsWith('.')) throw new InvalidArgumentError(`parameter pattern ${JSON.stringify(pattern)} is not a run of name segments (like "decision" or "exits.2")`);
+    const needle = `.${trimmed}.`;
+    const hits = names.filter((n) => `.${n}.`.includes(needle));
+    if (hits.length === 0) throw new InvalidArgumentError(`parameter pattern ${JSON.stringify(pattern)} names no parameter of ${config.name} (names look like ${names[0]} and ${names[names.length - 1]})`);
+    for (const h of hits) picked.add(h);
+  }
+  return picked;
 }

@@ -12,7 +12,7 @@ import type { BatchBuffers, DataSourceSpec, SamplerOptions } from './data.js';
 import { evaluateModel, type ModelEvaluation, type ModelEvaluationOptions } from './evaluate.js';
 import { createBatchLoader, type LoaderStats } from './loader.js';
 import { learningRateAt, validateSchedule, type LearningRateSchedule } from './schedule.js';
-import { BATCH_INPUTS, buildDyTrackTrainingStep, DEFAULT_OPTIMIZER } from './step.js';
+import { BATCH_INPUTS, buildDyTrackTrainingStep, DEFAULT_OPTIMIZER, selectParameters } from './step.js';
 import type { AdamWOptions } from '@dytrack/autograd';
 import type { AugmentationOptions, BoxJitter, DEFAULT_AUGMENTATION, DEFAULT_SEARCH_JITTER, DEFAULT_TEMPLATE_JITTER } from './augment.js';
 
@@ -52,6 +52,12 @@ export interface TrainOptions {
   readonly initialWeightsLabel?: string;
   /** AdamW settings (default {@link DEFAULT_OPTIMIZER}). */
   readonly optimizer?: AdamWOptions;
+  /**
+   * Train only the parameters these patterns name ({@link selectParameters}: `decision` for
+   * every exit's decision branch, say); the rest stay exactly as given. Default: all. Meant
+   * for fine-tuning from {@link TrainOptions.initialWeights}.
+   */
+  readonly trainOnly?: readonly string[];
   /** Augmentation (default {@link DEFAULT_AUGMENTATION}). */
   readonly augmentation?: AugmentationOptions;
   /** Search-crop jitter (default {@link DEFAULT_SEARCH_JITTER}). */
@@ -292,7 +298,9 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     ...(options.firstFrameTemplates ? { firstFrameTemplates: options.firstFrameTemplates } : {}),
     ...(options.hiddenNegatives ? { hiddenNegatives: options.hiddenNegatives } : {}),
   };
-  const step = buildDyTrackTrainingStep(config, { batchSize: B, ...(options.loss ? { loss: options.loss } : {}), ...(options.optimizer ? { optimizer: options.optimizer } : {}) });
+  const trainOnly = options.trainOnly && options.trainOnly.length > 0 ? [...options.trainOnly] : undefined;
+  const trainable = trainOnly ? selectParameters(config, trainOnly) : undefined;
+  const step = buildDyTrackTrainingStep(config, { batchSize: B, ...(options.loss ? { loss: options.loss } : {}), ...(options.optimizer ? { optimizer: options.optimizer } : {}), ...(trainable ? { trainable } : {}) });
   const run = {
     variant: config.variant,
     data: options.data,
@@ -308,6 +316,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     ...(sampler.hiddenNegatives ? { hiddenNegatives: sampler.hiddenNegatives } : {}),
     ...(options.init ? { init: options.init } : {}),
     ...(options.initialWeights ? { initialWeights: options.initialWeightsLabel ?? 'given' } : {}),
+    ...(trainOnly ? { trainOnly } : {}),
   };
   const shapes = new Map(parameterSpecs(config).map((p) => [p.name, p.shape] as const));
 
@@ -431,6 +440,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       minVisibility: options.minVisibility ?? 0,
       firstFrameTemplates: options.firstFrameTemplates ?? 0,
       hiddenNegatives: options.hiddenNegatives ?? 0,
+      ...(trainOnly ? { trainOnly, trainedParameters: trainable!.size } : {}),
       finalLoss,
       finalSmoothedLoss: smoothed,
       ...(finalExitIoU.length > 0 ? { finalExitIoU } : {}),

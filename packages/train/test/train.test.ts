@@ -7,7 +7,7 @@ import { createNodeBackend } from '@dytrack/backend-node';
 import { parseManifest, MANIFEST_FILE_NAME, type HostTensor } from '@dytrack/core';
 import { initWeights, modelConfig, parameterSpecs } from '@dytrack/model';
 import { loadModelDirectory } from '@dytrack/model/node';
-import { allocateBatch, BATCH_INPUTS, buildDyTrackTrainingStep, checkpointFromBytes, checkpointToBytes, exitIoUCurveSvg, PairSampler, smoothedExitIoU, trainModel, type DataSourceSpec, type HistoryEntry } from '../src/index.js';
+import { allocateBatch, BATCH_INPUTS, buildDyTrackTrainingStep, checkpointFromBytes, selectParameters, checkpointToBytes, exitIoUCurveSvg, PairSampler, smoothedExitIoU, trainModel, type DataSourceSpec, type HistoryEntry } from '../src/index.js';
 import { lossChartTop } from '../src/train.js';
 import { small } from './helpers.js';
 
@@ -210,4 +210,32 @@ describe('trainModel', () => {
     expect(Math.max(...qkv.map(Math.abs))).toBeGreaterThan(0.01); // the rest of the block is randomly initialised
     expect(Math.max(...grown.weights.get('backbone.blocks.2.attn.qkv.weight')!.map((v, i) => Math.abs(v - full.weights.get('backbone.blocks.2.attn.qkv.weight')![i]!)))).toBeLessThan(2 * base.lr);
   }, 300_000);
+
+  it('fine-tunes only the parameters trainOnly names: the rest stay bit-identical, through a resume', async () => {
+    const given = initWeights(small, { seed: 3 });
+    const decision = selectParameters(small, ['decision']);
+    expect([...decision].sort()).toEqual([0, 1, 2].flatMap((k) => ['fc1.bias', 'fc1.weight', 'fc2.bias', 'fc2.weight'].map((t) => `exits.${k}.decision.${t}`)));
+    expect(selectParameters(small, ['exits.2', 'decision']).size).toBeGreaterThan(decision.size);
+    expect(() => selectParameters(small, ['decisions'])).toThrow(/names no parameter/);
+    expect(() => selectParameters(small, ['exits.'])).toThrow(/not a run of name segments/);
+    expect(() => buildDyTrackTrainingStep(small, { batchSize: 2, trainable: new Set(['nope']) })).toThrow(/no parameter "nope"/);
+
+    const opts = { ...base, seed: 4, evaluation: false, workerLoader: false, initialWeights: given, trainOnly: ['decision'] } as const;
+    const whole = await trainModel({ ...opts, outDir: await tempDir() });
+    let changed = 0;
+    for (const [name, before] of given) {
+      const after = whole.weights.get(name)!;
+      const same = bitsEqual(new Map([[name, before]]), new Map([[name, after]]));
+      if (decision.has(name)) changed += same ? 0 : 1;
+      else expect(same, name).toBe(true);
+    }
+    expect(changed).toBe(decision.size);
+    const split = await tempDir();
+    await trainModel({ ...opts, outDir: split, stopAfter: 2 });
+    const resumed = await trainModel({ ...opts, outDir: split, resume: true });
+    expect(bitsEqual(whole.weights, resumed.weights)).toBe(true);
+    const manifest = JSON.parse(await readFile(join(whole.exportDir!, MANIFEST_FILE_NAME), 'utf8'));
+    expect(manifest.provenance.training).toMatchObject({ trainOnly: ['decision'], trainedParameters: 12 });
+    await expect(trainModel({ ...opts, outDir: await tempDir(), trainOnly: ['decsion'] })).rejects.toThrow(/"decsion" names no parameter/);
+  }, 120_000);
 });

@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { DyTrackError } from '@dytrack/core';
 import { modelConfig, readSafetensors, weightsFromSafetensors, weightsToSafetensors, type ModelVariant } from '@dytrack/model';
 import { readModelDirectoryWeights } from '@dytrack/model/node';
-import { formatProgressLine, parseDataSources, trainModel, type ModelEvaluation, type TrainProgress } from '@dytrack/train';
+import { formatProgressLine, parseDataSources, selectParameters, trainModel, type ModelEvaluation, type TrainProgress } from '@dytrack/train';
 import { numberOption, parseOptions, UsageError, type Command } from '../command.js';
 
 const HELP = `Usage: dytrack train --variant tiny --data SOURCES --steps N --out DIR [options]
@@ -72,6 +72,11 @@ Options:
                        checkpoint.safetensors, or an exported model directory such as
                        packages/model/default): a fine-tuning phase with a fresh schedule;
                        parameters the file lacks (a new head) start from the random init
+  --train-only P,..    train only the parameters these name patterns pick (whole
+                       dot-separated segments: decision = every exit's decision branch,
+                       exits.2 = the last exit's head); the rest stay as --init-from
+                       gave them, and the backward pass skips them (a far cheaper step)
+  --decision-loss KIND the decision branch's loss against its box's IoU: l1 (default) or bce
   --seed N             run seed: initial weights and every batch (default 1)
   --threads N          onnxruntime intra-op threads of the step (default 2)
   --checkpoint-every N steps between checkpoints (default 100)
@@ -124,6 +129,8 @@ export const trainCommand: Command = {
       'search-jitter': { type: 'string' },
       'exit-weights': { type: 'string' },
       'init-from': { type: 'string' },
+      'train-only': { type: 'string' },
+      'decision-loss': { type: 'string' },
       'no-recycling': { type: 'boolean', default: false },
       'size-conv-layers': { type: 'string' },
       'stage-depths': { type: 'string' },
@@ -165,6 +172,10 @@ export const trainCommand: Command = {
     };
     const firstFrameTemplates = probability('first-frame-templates');
     const hiddenNegatives = probability('hidden-negatives');
+    const trainOnly = values['train-only']?.split(',').map((x) => x.trim());
+    if (trainOnly && trainOnly.some((x) => x === '')) throw new UsageError(`--train-only needs comma-separated parameter name patterns (for example decision or exits.2), got "${values['train-only']}"`);
+    const decisionLoss = values['decision-loss'];
+    if (decisionLoss !== undefined && decisionLoss !== 'l1' && decisionLoss !== 'bce') throw new UsageError(`--decision-loss must be l1 or bce, got "${decisionLoss}"`);
     const decay = values.decay ?? 'cosine';
     if (decay !== 'cosine' && decay !== 'step' && decay !== 'constant') throw new UsageError(`--decay must be cosine, step or constant, got "${decay}"`);
     let config;
@@ -189,6 +200,14 @@ export const trainCommand: Command = {
       const input = values['offset-input'];
       if (input !== 'trunk' && input !== 'size-branch') throw new UsageError(`--offset-input must be trunk or size-branch, got ${input}`);
       config = modelConfig(values.variant as ModelVariant, { ...config, offsetInput: input });
+    }
+    if (trainOnly) {
+      try {
+        selectParameters(config, trainOnly);
+      } catch (e) {
+        throw new UsageError(`--train-only: ${(e as Error).message}`);
+      }
+      if (values['init-from'] === undefined) io.stderr.write('--train-only without --init-from: the frozen parameters keep their random initialisation\n');
     }
     const data = parseDataSources(values.data).map((s) => (s.kind === 'dataset' ? { ...s, root: resolve(io.cwd, s.root) } : s));
     const weights: Record<string, number> = {};
@@ -261,7 +280,10 @@ export const trainCommand: Command = {
       lr: numberOption(values.lr, 'lr', 4e-4),
       ...(values.warmup !== undefined ? { warmupSteps: int(values.warmup, 'warmup', 0, 0) } : {}),
       decay,
-      ...(Object.keys(weights).length > 0 || exitWeights ? { loss: { weights: { ...weights, ...(exitWeights ? { exits: exitWeights } : {}) } } } : {}),
+      ...(Object.keys(weights).length > 0 || exitWeights || decisionLoss
+        ? { loss: { ...(Object.keys(weights).length > 0 || exitWeights ? { weights: { ...weights, ...(exitWeights ? { exits: exitWeights } : {}) } } : {}), ...(decisionLoss ? { decisionLoss } : {}) } }
+        : {}),
+      ...(trainOnly ? { trainOnly } : {}),
       ...(searchJitter ? { searchJitter } : {}),
       ...(values['pairs-per-sequence'] !== undefined ? { pairsPerSequence: int(values['pairs-per-sequence'], 'pairs-per-sequence', 1, 1) } : {}),
       ...(minVisibility > 0 ? { minVisibility } : {}),
