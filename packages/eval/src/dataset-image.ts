@@ -18,11 +18,17 @@ export async function readDatasetImage(file: string): Promise<ImageFrame> {
   }
 }
 
-/** Decodes asset bytes into `'rgb'` (`rgba: false`) or, for PNG sprites, `'rgba'`; errors name `file`. */
-export function decodeAssetImage(bytes: Uint8Array, file: string, rgba: boolean): ImageFrame {
+/**
+ * Decodes asset bytes into `'rgb'` (`rgba: false`) or, for PNG sprites, `'rgba'`; errors name
+ * `file`. An image over `maxPixels` (read from its header, before any pixel is decoded) gives
+ * `undefined`: the caller draws without it.
+ */
+export function decodeAssetImage(bytes: Uint8Array, file: string, rgba: boolean, maxPixels?: number): ImageFrame | undefined {
   try {
-    return rgba ? decodePngRgba(bytes, { name: file }) : decodeImage(bytes, { name: file });
+    const options = { name: file, ...(maxPixels !== undefined ? { maxPixels } : {}) };
+    return rgba ? decodePngRgba(bytes, options) : decodeImage(bytes, options);
   } catch (error) {
+    if (error instanceof ImageDecodeError && error.problem === 'too-large') return undefined;
     throw asDatasetError(error, file);
   }
 }

@@ -310,8 +310,22 @@ function resizeBilinear(src: Uint8Array, sw: number, sh: number, c: number, dw: 
   return out;
 }
 
+/**
+ * The largest photograph (pixels) a background is cut from. Decoding is the generator's
+ * costliest step, and a frame is 320x240 by default; larger files give a procedural background.
+ */
+export const MAX_BACKGROUND_PIXELS = 40_000_000;
+/**
+ * The largest clip-art image (pixels) a sprite is made from; larger files are drawn again, as
+ * transparent ones are. Sprites are tens of pixels across, and openclipart holds a few huge
+ * files (one is 623 megapixels, 2.5 GB decoded, 12 s per 100 megapixels) among 2 000 whose
+ * median is 0.25 megapixels.
+ */
+export const MAX_SPRITE_PIXELS = 4_000_000;
+
 function assetBackground(file: string, w: number, h: number, rng: Rng): Uint8Array {
-  const img = decodeAssetImage(readFileSync(file), file, false);
+  const img = decodeAssetImage(readFileSync(file), file, false, MAX_BACKGROUND_PIXELS);
+  if (!img) return proceduralBackground(rng, w, h);
   // Crop the largest region of the right aspect at a random place, then resize.
   const scale = Math.min(img.width / w, img.height / h) * rng.uniform(0.6, 1);
   const cw = Math.max(1, Math.floor(w * scale));
@@ -326,10 +340,11 @@ function assetBackground(file: string, w: number, h: number, rng: Rng): Uint8Arr
 /**
  * The clip-art `file` as a sprite about `size` pixels across, or undefined when nothing of it is
  * opaque at that size (openclipart has fully transparent images, and hairline drawings that
- * vanish when shrunk): such a file cannot be a target.
+ * vanish when shrunk): such a file cannot be a target; nor can one over {@link MAX_SPRITE_PIXELS}.
  */
 function assetSprite(file: string, size: number): Sprite | undefined {
-  const img = decodeAssetImage(readFileSync(file), file, true);
+  const img = decodeAssetImage(readFileSync(file), file, true, MAX_SPRITE_PIXELS);
+  if (!img) return undefined;
   const k = size / Math.sqrt(img.width * img.height);
   const w = Math.max(8, Math.round(img.width * k));
   const h = Math.max(8, Math.round(img.height * k));

@@ -33,7 +33,7 @@ export type { Rng } from './rng.js';
 export { createRng } from './rng.js';
 
 export type { AssetLibrary, SyntheticSequenceOptions, SyntheticSequence } from './generator.js';
-export { createSyntheticSequence, findSystemAssets } from './generator.js';
+export { createSyntheticSequence, findSystemAssets, MAX_SPRITE_PIXELS, MAX_BACKGROUND_PIXELS } from './generator.js';
 
 export type { WriteSequenceOptions, SyntheticDatasetOptions } from './writer.js';
 export { writeOtbSequence, writeSyntheticDataset } from './writer.js';

@@ -1,10 +1,11 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { crc32 } from 'node:zlib';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@dytrack/core';
 import { encodeJpeg, encodePng } from '@dytrack/image';
-import { createSyntheticSequence, findSystemAssets, openDataset, writeSyntheticDataset } from '../src/index.js';
+import { createSyntheticSequence, findSystemAssets, MAX_BACKGROUND_PIXELS, MAX_SPRITE_PIXELS, openDataset, writeSyntheticDataset } from '../src/index.js';
 
 let tmp: string;
 beforeAll(async () => {
@@ -174,6 +175,41 @@ describe('procedural sequences', () => {
     const seq = createSyntheticSequence({ ...options, distractors: 0, occlusion: false, rotation: false, illumination: false, blur: false, scaleChange: false, assets });
     const b = seq.groundTruth[0]!;
     expect(b.width / b.height).toBeCloseTo(3, 0);
+  });
+
+  it('passes over clip-art and photographs too large to decode cheaply, as it does transparent clip-art', async () => {
+    // A PNG whose header claims 5000 x 5000 pixels: refused from the header, never inflated.
+    const huge = (w: number, h: number): Uint8Array => {
+      const chunk = (type: string, data: Uint8Array): Buffer => {
+        const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+        const out = Buffer.alloc(12 + data.length);
+        out.writeUInt32BE(data.length, 0);
+        body.copy(out, 4);
+        out.writeUInt32BE(crc32(body), 8 + data.length);
+        return out;
+      };
+      const ihdr = Buffer.alloc(13);
+      ihdr.writeUInt32BE(w, 0);
+      ihdr.writeUInt32BE(h, 4);
+      ihdr.set([8, 6, 0, 0, 0], 8);
+      return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IEND', new Uint8Array(0))]);
+    };
+    expect(5000 * 5000).toBeGreaterThan(MAX_SPRITE_PIXELS);
+    expect(7000 * 7000).toBeGreaterThan(MAX_BACKGROUND_PIXELS);
+    const dir = path.join(tmp, 'huge-assets');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'huge.png'), huge(5000, 5000));
+    await writeFile(path.join(dir, 'empty.png'), encodePng({ data: new Uint8Array(40 * 20 * 4), width: 40, height: 20, format: 'rgba' }));
+    await writeFile(path.join(dir, 'wall.png'), huge(7000, 7000));
+    const options = { seed: 5, width: 120, height: 90, length: 4 };
+    // (The files hold no pixel data: decoding them at all would fail, so passing means the header was enough.)
+    const withHuge = createSyntheticSequence({ ...options, assets: { backgrounds: [], objects: [path.join(dir, 'huge.png')] } });
+    const withEmpty = createSyntheticSequence({ ...options, assets: { backgrounds: [], objects: [path.join(dir, 'empty.png')] } });
+    // The same draws as an unusable transparent file: procedural sprites, byte for byte.
+    for (const t of [0, 3]) expect(same(withHuge.renderFrame(t).data, withEmpty.renderFrame(t).data)).toBe(true);
+    // An oversized photograph gives a procedural background.
+    const onWall = createSyntheticSequence({ ...options, assets: { backgrounds: [path.join(dir, 'wall.png')], objects: [] } });
+    expect(onWall.renderFrame(0).data.length).toBe(120 * 90 * 3);
   });
 
   it('uses photographs alone, with procedural objects, when there is no clip-art', async () => {
