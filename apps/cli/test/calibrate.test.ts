@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_MODEL_DIRECTORY } from '@dytrack/model/node';
 import { exportSmallModel, runInProcess } from './helpers.js';
 
 let dir: string;
@@ -132,6 +133,14 @@ describe('dytrack train options', () => {
       expect(r.code, `${flag} ${value}`).toBe(2);
       expect(r.stderr).toMatch(message);
     }
+  });
+
+  it('refuses --train-only from weights of another architecture instead of dropping their extra block', async () => {
+    // The shipped model has stages 2,2,3; tiny's default is 2,2,2, so block 6 would be dropped.
+    const r = await run(['train', '--variant', 'tiny', '--data', 'procedural', '--steps', '5', '--init-from', DEFAULT_MODEL_DIRECTORY, '--train-only', 'decision', '--out', 'run']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--train-only: .* has 12 tensors this architecture lacks \(backbone\.blocks\.6\./);
+    expect(r.stderr).toMatch(/--stage-depths 2,2,3/);
   });
 
   it('refuses a warm-up or --stop-after beyond --steps, naming the flags', async () => {

@@ -338,6 +338,12 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       const fresh = initWeights(config, { ...options.init, seed });
       const given = options.initialWeights;
       const missing = [...fresh.keys()].filter((k) => !given.has(k));
+      const frozenMissing = trainable ? missing.filter((k) => !trainable.has(k)) : [];
+      if (frozenMissing.length > 0) {
+        throw new InvalidArgumentError(
+          `trainOnly: the given weights lack ${frozenMissing.length} parameters that would stay frozen at their random initialisation (${frozenMissing.slice(0, 3).join(', ')}${frozenMissing.length > 3 ? ', ...' : ''}); are they weights of this architecture?`,
+        );
+      }
       const merged = new Map([...fresh].map(([k, v]) => [k, Float32Array.from(given.get(k) ?? v)] as const));
       // A ViT block the given weights lack entirely (the model grown by blocks) starts as the
       // identity: its two residual branches' output layers are zero, so the grown model computes
@@ -355,6 +361,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     }
   }
 
+  if (trainable) log(`training ${trainable.size} of ${shapes.size} parameter tensors (${trainOnly!.join(', ')}); the rest are frozen`);
   const backend = createNodeBackend({ intraOpNumThreads: options.threads ?? 2 });
   const trainer = await Trainer.create(backend, step, initial);
   const startStep = trainer.stepCount;

@@ -237,5 +237,11 @@ describe('trainModel', () => {
     const manifest = JSON.parse(await readFile(join(whole.exportDir!, MANIFEST_FILE_NAME), 'utf8'));
     expect(manifest.provenance.training).toMatchObject({ trainOnly: ['decision'], trainedParameters: 12 });
     await expect(trainModel({ ...opts, outDir: await tempDir(), trainOnly: ['decsion'] })).rejects.toThrow(/"decsion" names no parameter/);
+    // Frozen parameters the given weights lack would stay random: refused, naming them.
+    const lacking = new Map([...given].filter(([k]) => k !== 'backbone.blocks.2.mlp.fc1.weight'));
+    await expect(trainModel({ ...opts, initialWeights: lacking, outDir: await tempDir() })).rejects.toThrow(/lack 1 parameters that would stay frozen .*backbone\.blocks\.2\.mlp\.fc1\.weight/);
+    // ... but a missing trainable one starts from the random initialisation as in any fine-tune.
+    const noDecision = new Map([...given].filter(([k]) => k !== 'exits.0.decision.fc2.bias'));
+    expect((await trainModel({ ...opts, steps: 1, warmupSteps: 0, initialWeights: noDecision, outDir: await tempDir() })).steps).toBe(1);
   }, 120_000);
 });

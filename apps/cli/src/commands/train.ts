@@ -77,6 +77,8 @@ Options:
                        exits.2 = the last exit's head); the rest stay as --init-from
                        gave them, and the backward pass skips them (a far cheaper step)
   --decision-loss KIND the decision branch's loss against its box's IoU: l1 (default) or bce
+                       (bce fits the mean IoU where l1 fits its median; docs/ablation.md
+                       session 16 compares them)
   --seed N             run seed: initial weights and every batch (default 1)
   --threads N          onnxruntime intra-op threads of the step (default 2)
   --checkpoint-every N steps between checkpoints (default 100)
@@ -251,8 +253,20 @@ export const trainCommand: Command = {
         throw new UsageError(`--init-from: cannot read ${values['init-from']} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       }
       initialWeights = weightsFromSafetensors(config, bytes, { allowMissing: true, allowExtra: true });
-      const ignored = readSafetensors(bytes).tensors.size - initialWeights.size;
-      if (ignored > 0) io.stderr.write(`--init-from: ignored ${ignored} tensors of ${values['init-from']} that are not parameters of this architecture (optimizer state, removed heads)\n`);
+      const ignored = [...readSafetensors(bytes).tensors.keys()].filter((k) => !initialWeights!.has(k));
+      // Optimizer state is expected in a checkpoint; any other tensor left over means the weights
+      // were made for another architecture (a removed head, or a deeper stage: --stage-depths).
+      const foreign = ignored.filter((k) => !k.startsWith('adam_m/') && !k.startsWith('adam_v/'));
+      if (trainOnly && foreign.length > 0) {
+        throw new UsageError(
+          `--train-only: ${values['init-from']} has ${foreign.length} tensors this architecture lacks (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}); ` +
+            'frozen parameters must come from weights of the same architecture: pass the options they were made with (a model directory records them in its dytrack.model.json; the shipped model is --stage-depths 2,2,3)',
+        );
+      }
+      if (ignored.length > 0) {
+        const what = foreign.length > 0 ? `, such as ${foreign[0]}: a removed head, or a deeper model's blocks (check --stage-depths)` : ' (optimizer state)';
+        io.stderr.write(`--init-from: ignored ${ignored.length} tensors of ${values['init-from']} that are not parameters of this architecture${what}\n`);
+      }
     }
     const evalSequences = int(values['eval-sequences'], 'eval-sequences', 32, 0);
     const evalDatasets = (values['eval-dataset'] ?? []).map((d) => resolve(io.cwd, d));
