@@ -52,7 +52,8 @@ export function formatSummary(s: RunSummary): string {
     `frames        ${s.frames}${s.skipped ? ` (${s.skipped} skipped)` : ''}${s.lost ? `, target lost on ${s.lost}` : ''}`,
     `speed         ${s.fps.toFixed(1)} fps whole loop, ${s.networkFps.toFixed(1)} fps network only`,
     `mean stages   ${s.meanStages.toFixed(2)} of ${s.exitHistogram.length}`,
-    `exits         ${histogram}`,
+    // The first frame sets the template and runs no stage, so the counts cover one frame fewer.
+    `exits         ${histogram}${tracked > 0 ? ` of ${tracked} tracked frames` : ''}`,
   ].join('\n');
 }
 
