@@ -76,9 +76,9 @@ function exitTable(records: readonly ExitRecord[], thresholds: readonly number[]
   records.forEach((r, k) => {
     const n = r.iou.length;
     if (n === 0) return;
-    const asGood = (100 * r.iou.filter((v, i) => v >= last.iou[i]! - 0.05).length) / n;
-    const scored = !r.score.every(Number.isNaN);
     const share = (f: (i: number) => boolean) => (100 * r.iou.filter((_, i) => f(i)).length) / n;
+    const asGood = share((i) => r.iou[i]! >= last.iou[i]! - 0.05);
+    const scored = !r.score.every(Number.isNaN);
     const t = thresholds[k] ?? Number.POSITIVE_INFINITY;
     const stops = r.score.filter((s) => s >= t).length;
     const wrong = r.score.filter((s, i) => s >= t && r.iou[i]! < 0.5).length;
