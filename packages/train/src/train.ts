@@ -404,7 +404,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const trainSeconds = history.length > 0 ? history[history.length - 1]!.time : 0;
   const weights = new Map(Object.entries(trainer.parameters).map(([k, v]) => [k, v as Float32Array] as const));
   const loaderStats = loader.stats();
-  const svg = lossCurveSvg(history, `${config.name}: training loss (batch ${B}, seed ${seed})`);
+  // A partial fine-tune's loss is mostly terms its frozen parameters fix, so the title says what trained.
+  const svg = lossCurveSvg(history, `${config.name}: training loss (batch ${B}, seed ${seed}${trainOnly ? `; trains ${trainOnly.join(', ')} only` : ''})`);
   await writeFile(join(outDir, 'loss.svg'), svg);
   try {
     await writeFile(join(outDir, 'loss.png'), await svgToPng(svg));

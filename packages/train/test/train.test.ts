@@ -221,7 +221,8 @@ describe('trainModel', () => {
     expect(() => buildDyTrackTrainingStep(small, { batchSize: 2, trainable: new Set(['nope']) })).toThrow(/no parameter "nope"/);
 
     const opts = { ...base, seed: 4, evaluation: false, workerLoader: false, initialWeights: given, trainOnly: ['decision'] } as const;
-    const whole = await trainModel({ ...opts, outDir: await tempDir() });
+    const wholeDir = await tempDir();
+    const whole = await trainModel({ ...opts, outDir: wholeDir });
     let changed = 0;
     for (const [name, before] of given) {
       const after = whole.weights.get(name)!;
@@ -236,6 +237,8 @@ describe('trainModel', () => {
     expect(bitsEqual(whole.weights, resumed.weights)).toBe(true);
     const manifest = JSON.parse(await readFile(join(whole.exportDir!, MANIFEST_FILE_NAME), 'utf8'));
     expect(manifest.provenance.training).toMatchObject({ trainOnly: ['decision'], trainedParameters: 12 });
+    // The loss chart says what trained (its curve is mostly the frozen parameters' terms).
+    expect(await readFile(join(wholeDir, 'loss.svg'), 'utf8')).toContain('trains decision only');
     await expect(trainModel({ ...opts, outDir: await tempDir(), trainOnly: ['decsion'] })).rejects.toThrow(/"decsion" names no parameter/);
     // Frozen parameters the given weights lack would stay random: refused, naming them.
     const lacking = new Map([...given].filter(([k]) => k !== 'backbone.blocks.2.mlp.fc1.weight'));
