@@ -123,14 +123,24 @@ describe('dytrack train options', () => {
     }
   });
 
-  it('refuses --train-only patterns that name no parameter and an unknown --decision-loss', async () => {
+  it('refuses --train-only patterns that name no parameter and bad decision-branch options', async () => {
     for (const [flag, value, message] of [
       ['--train-only', 'decsion', /--train-only: parameter pattern "decsion" names no parameter of dytrack-tiny/],
       ['--train-only', 'decision,', /--train-only needs comma-separated parameter name patterns/],
       ['--decision-loss', 'l2', /--decision-loss must be l1 or bce, got "l2"/],
+      ['--decision-target', 'relative', /--decision-target must be iou or as-good-as-last, got "relative"/],
+      ['--decision-margin', '0.1', /--decision-margin applies to --decision-target as-good-as-last only/],
     ] as const) {
       const r = await run(['train', '--data', 'procedural', '--steps', '5', `${flag}=${value}`, '--out', 'run']);
       expect(r.code, `${flag} ${value}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    for (const [margin, message] of [
+      ['1.5', /--decision-margin must be an IoU difference from 0 to 1, got 1.5/],
+      ['abc', /--decision-margin must be a number, got "abc"/],
+    ] as const) {
+      const r = await run(['train', '--data', 'procedural', '--steps', '5', '--decision-target', 'as-good-as-last', `--decision-margin=${margin}`, '--out', 'run']);
+      expect(r.code, margin).toBe(2);
       expect(r.stderr).toMatch(message);
     }
   });

@@ -10,7 +10,11 @@ export interface ExitContext {
   readonly exitIndex: number;
   /** Number of exits in the model; the last one always ends the frame. */
   readonly exitCount: number;
-  /** The exit's terminating score (predicted IoU of its box), in [0, 1]. */
+  /**
+   * The exit's terminating score, in [0, 1]: the predicted IoU of its box, or for a model trained
+   * with the as-good-as-last decision target (its manifest's `provenance.training.loss.decisionTarget`)
+   * the predicted probability that its box is as good as the last exit's.
+   */
   readonly terminatingScore: number;
   /** Peak of the exit's score map (unwindowed), in [0, 1]. */
   readonly confidence: number;

@@ -67,8 +67,19 @@ export interface LossSettings {
   readonly focalBeta: number;
   /** Probabilities are clamped to `[eps, 1 - eps]` before any log (OSTrack's head clamps its sigmoids to `[1e-4, 1 - 1e-4]`). Default 1e-4. */
   readonly probabilityEpsilon: number;
-  /** Loss of the decision branch against the detached IoU: `'l1'` (default) or `'bce'`. */
+  /** Loss of the decision branch against its detached target: `'l1'` (default) or `'bce'`. */
   readonly decisionLoss: 'l1' | 'bce';
+  /**
+   * What an early exit's decision branch learns to predict. `'iou'` (default, DESIGN 7):
+   * the IoU of its exit's box with the truth. `'asGoodAsLast'`: whether its box is as good
+   * as the last exit's, `1` when `IoU_k ≥ IoU_K - decisionMargin` and `0` otherwise — what
+   * a policy that should stop only when going deeper would not help needs to know; an
+   * absolute IoU keeps a branch from stopping on frames every exit finds hard. The last
+   * exit's branch always learns its IoU (no deeper exit to compare with).
+   */
+  readonly decisionTarget: 'iou' | 'asGoodAsLast';
+  /** How much worse than the last exit's IoU an early exit's may be and still count as good as it (`'asGoodAsLast'` only). Default 0.05. */
+  readonly decisionMargin: number;
   /** Temperature `T` of the score-map KL (logits divided by `T`, KL multiplied by `T^2`). Default 2. */
   readonly temperature: number;
   /** Epsilon of the (affine-free) LayerNorm applied to the features the feature loss compares. Default 1e-6 (the ViT's). */
@@ -87,6 +98,8 @@ export const defaultLossSettings: Readonly<LossSettings> = Object.freeze({
   focalBeta: 4,
   probabilityEpsilon: 1e-4,
   decisionLoss: 'l1',
+  decisionTarget: 'iou',
+  decisionMargin: 0.05,
   temperature: 2,
   layerNormEpsilon: 1e-6,
   featureReduction: 'mean',
@@ -144,6 +157,12 @@ export function resolveLossConfig(config: LossConfig = {}, exitCount?: number): 
     throw new InvalidArgumentError(`probabilityEpsilon must be in (0, 0.5), got ${String(s.probabilityEpsilon)}`);
   }
   if (s.decisionLoss !== 'l1' && s.decisionLoss !== 'bce') throw new InvalidArgumentError(`decisionLoss must be 'l1' or 'bce', got ${JSON.stringify(s.decisionLoss)}`);
+  if (s.decisionTarget !== 'iou' && s.decisionTarget !== 'asGoodAsLast') {
+    throw new InvalidArgumentError(`decisionTarget must be 'iou' or 'asGoodAsLast', got ${JSON.stringify(s.decisionTarget)}`);
+  }
+  if (typeof s.decisionMargin !== 'number' || !(s.decisionMargin >= 0 && s.decisionMargin <= 1)) {
+    throw new InvalidArgumentError(`decisionMargin must be a number in [0, 1], got ${String(s.decisionMargin)}`);
+  }
   positive(s.temperature, 'temperature');
   positive(s.layerNormEpsilon, 'layerNormEpsilon');
   if (s.featureReduction !== 'mean' && s.featureReduction !== 'sum') {
@@ -154,6 +173,8 @@ export function resolveLossConfig(config: LossConfig = {}, exitCount?: number): 
     focalBeta: s.focalBeta,
     probabilityEpsilon: s.probabilityEpsilon,
     decisionLoss: s.decisionLoss,
+    decisionTarget: s.decisionTarget,
+    decisionMargin: s.decisionMargin,
     temperature: s.temperature,
     layerNormEpsilon: s.layerNormEpsilon,
     featureReduction: s.featureReduction,

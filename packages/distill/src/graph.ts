@@ -181,6 +181,20 @@ export function decisionLoss(g: Graph, predicted: Value, iou: Value, kind: 'l1' 
 }
 
 /**
+ * The `'asGoodAsLast'` decision target in the graph; see {@link asGoodAsLastReference}.
+ * `iou` and `lastIoU` are `[B, 1]`; the result (`1` or `0` in their dtype) is detached.
+ */
+export function asGoodAsLast(g: Graph, iou: Value, lastIoU: Value, margin: number): Value {
+  sameGraph(g, [iou, lastIoU]);
+  expectShape(lastIoU, shapeOf(iou, 'asGoodAsLast iou'), 'asGoodAsLast lastIoU');
+  sameDType([iou, lastIoU], 'asGoodAsLast');
+  return g.scope('as_good_as_last', () => {
+    const worse = g.less(stopGradient(g, iou), g.sub(stopGradient(g, lastIoU), margin));
+    return stopGradient(g, g.sub(1, g.cast(worse, iou.dtype)));
+  });
+}
+
+/**
  * The target-aware feature-mimicking loss in the graph; see
  * {@link featureMimicLossReference}. `student` (exit k's search tokens) and `teacher` (the
  * last exit's) are `[B, N, C]`, `mask` is `[B, N]`. The teacher is detached after its
@@ -325,15 +339,16 @@ export interface TrackingLossValues extends TrackingLossTerms<Value> {
 /**
  * One exit's tracking loss in the graph (OSTrack's loss plus the decision branch):
  * `giou · L_giou + l1 · L_l1 + focal · L_focal + decision · L_decision` on the box decoded
- * at the argmax of the exit's own score map. See {@link trackingLossReference}.
+ * at the argmax of the exit's own score map. See {@link trackingLossReference}; `lastIoU`
+ * (`[B, 1]`, the last exit's IoU) is what an early exit's `'asGoodAsLast'` target compares with.
  */
-export function trackingLoss(g: Graph, exit: ExitHeadValues, targets: TrackingTargetValues, config: LossConfig = {}): TrackingLossValues {
+export function trackingLoss(g: Graph, exit: ExitHeadValues, targets: TrackingTargetValues, config: LossConfig = {}, lastIoU?: Value): TrackingLossValues {
   const c = resolveLossConfig(config);
   const w = c.weights;
   const boxes = decodeBoxes(g, exit.scoreMap, exit.sizeMap, exit.offsetMap);
   const box = boxLoss(g, boxes, targets.boxes);
   const focal = focalLoss(g, exit.scoreMap, targets.heatmap, { alpha: c.focalAlpha, beta: c.focalBeta, epsilon: c.probabilityEpsilon });
-  const decision = exit.terminatingScore ? decisionLoss(g, exit.terminatingScore, box.iou, c.decisionLoss, c.probabilityEpsilon) : undefined;
+  const decision = exit.terminatingScore ? decisionLoss(g, exit.terminatingScore, c.decisionTarget === 'asGoodAsLast' && lastIoU ? asGoodAsLast(g, box.iou, lastIoU, c.decisionMargin) : box.iou, c.decisionLoss, c.probabilityEpsilon) : undefined;
   let total = g.add(g.add(g.mul(box.giou, w.giou), g.mul(box.l1, w.l1)), g.mul(focal, w.focal));
   if (decision) total = g.add(total, g.mul(decision, w.decision));
   const sizeDense = (w.sizeDense ?? 0) > 0 ? denseSizeLoss(g, exit.sizeMap, targets.heatmap, targets.boxes) : undefined;
@@ -360,9 +375,14 @@ export function dytrackLoss(g: Graph, exits: readonly ExitHeadValues[], targets:
     const term = weight === 1 ? v : g.mul(v, weight);
     total = total ? g.add(total, term) : term;
   };
+  // With the 'asGoodAsLast' target, each early exit's decision compares its IoU with the last exit's.
+  const lastIoU =
+    c.decisionTarget === 'asGoodAsLast' && exits.length > 1
+      ? g.scope('decision_target', () => boxLoss(g, decodeBoxes(g, last.scoreMap, last.sizeMap, last.offsetMap), targets.boxes).iou)
+      : undefined;
   exits.forEach((exit, k) =>
     g.scope(`exit${k}`, () => {
-      const t = trackingLoss(g, exit, targets, c);
+      const t = trackingLoss(g, exit, targets, c, k < exits.length - 1 ? lastIoU : undefined);
       accumulate(t.total, c.weights.exits![k]);
       components[`exit${k}/tracking`] = t.total;
       components[`exit${k}/giou`] = t.giou;

@@ -37,6 +37,7 @@ export {
   decodeBoxesReference,
   boxLossReference,
   decisionLossReference,
+  asGoodAsLastReference,
   denseSizeLossReference,
   denseOffsetLossReference,
   featureMimicLossReference,
@@ -46,4 +47,4 @@ export {
 } from './reference.js';
 
 export type { BoxLossValues, ExitHeadValues, TrackingTargetValues, TrackingLossValues } from './graph.js';
-export { focalLoss, decodeBoxes, boxLoss, decisionLoss, denseSizeLoss, denseOffsetLoss, featureMimicLoss, scoreMapKL, trackingLoss, dytrackLoss } from './graph.js';
+export { focalLoss, decodeBoxes, boxLoss, decisionLoss, asGoodAsLast, denseSizeLoss, denseOffsetLoss, featureMimicLoss, scoreMapKL, trackingLoss, dytrackLoss } from './graph.js';

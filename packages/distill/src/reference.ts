@@ -170,6 +170,17 @@ export function decisionLossReference(predicted: Numbers, iou: Numbers, kind: 'l
   return sum / predicted.length;
 }
 
+/**
+ * The `'asGoodAsLast'` decision target of an early exit, per sample: `1` when its box's
+ * IoU is at least the last exit's less `margin`, else `0`. (See `LossSettings.decisionTarget`.)
+ */
+export function asGoodAsLastReference(iou: Numbers, lastIoU: Numbers, margin: number): Float64Array {
+  expectLength(lastIoU, iou.length, 'last exit IoU');
+  const out = new Float64Array(iou.length);
+  for (let i = 0; i < iou.length; i++) out[i] = iou[i] >= lastIoU[i] - margin ? 1 : 0;
+  return out;
+}
+
 /** Options of {@link featureMimicLossReference} and the graph's `featureMimicLoss`. */
 export interface FeatureMimicOptions {
   /** LayerNorm epsilon. Default 1e-6. */
@@ -404,15 +415,19 @@ function heatWeightedL1Reference(map: Numbers, heatmap: Numbers, batch: number, 
   return total / batch;
 }
 
-/** One exit's tracking loss (see {@link TrackingLossTerms}), in float64. */
-export function trackingLossReference(exit: ExitHeadArrays, targets: TrackingTargetArrays, dims: LossDims, config: LossConfig = {}): TrackingLossTerms<number> {
+/**
+ * One exit's tracking loss (see {@link TrackingLossTerms}), in float64. The decision
+ * branch learns its box's IoU; with the `'asGoodAsLast'` target and `lastIoU` (the last
+ * exit's IoU per sample) given, whether its box is as good as the last exit's.
+ */
+export function trackingLossReference(exit: ExitHeadArrays, targets: TrackingTargetArrays, dims: LossDims, config: LossConfig = {}, lastIoU?: Numbers): TrackingLossTerms<number> {
   const c = resolveLossConfig(config);
   const { batch, mapSize } = dims;
   const boxes = decodeBoxesReference(exit.scoreMap, exit.sizeMap, exit.offsetMap, batch, mapSize);
   const box = boxLossReference(boxes, targets.boxes, batch);
   expectLength(targets.heatmap, batch * mapSize * mapSize, 'target heat map');
   const focal = focalLossReference(exit.scoreMap, targets.heatmap, { alpha: c.focalAlpha, beta: c.focalBeta, epsilon: c.probabilityEpsilon });
-  const decision = exit.terminatingScore ? decisionLossReference(exit.terminatingScore, box.iou, c.decisionLoss, c.probabilityEpsilon) : undefined;
+  const decision = exit.terminatingScore ? decisionLossReference(exit.terminatingScore, c.decisionTarget === 'asGoodAsLast' && lastIoU ? asGoodAsLastReference(box.iou, lastIoU, c.decisionMargin) : box.iou, c.decisionLoss, c.probabilityEpsilon) : undefined;
   const w = c.weights;
   const sizeDense = (w.sizeDense ?? 0) > 0 ? denseSizeLossReference(exit.sizeMap, targets.heatmap, targets.boxes, batch, mapSize) : undefined;
   const offsetDense = (w.offsetDense ?? 0) > 0 ? denseOffsetLossReference(exit.offsetMap, targets.heatmap, targets.boxes, batch, mapSize) : undefined;
@@ -451,8 +466,13 @@ export function dytrackLossReference(exits: readonly ExitHeadArrays[], targets: 
   const last = exits[exits.length - 1];
   const cells = dims.mapSize * dims.mapSize;
   let total = 0;
+  // With the 'asGoodAsLast' target, each early exit's decision compares its IoU with the last exit's.
+  const lastIoU =
+    c.decisionTarget === 'asGoodAsLast' && exits.length > 1
+      ? boxLossReference(decodeBoxesReference(last.scoreMap, last.sizeMap, last.offsetMap, dims.batch, dims.mapSize), targets.boxes, dims.batch).iou
+      : undefined;
   exits.forEach((exit, k) => {
-    const t = trackingLossReference(exit, targets, dims, c);
+    const t = trackingLossReference(exit, targets, dims, c, k < exits.length - 1 ? lastIoU : undefined);
     total += c.weights.exits![k] * t.total;
     components[`exit${k}/tracking`] = t.total;
     components[`exit${k}/giou`] = t.giou;

@@ -4,6 +4,8 @@ import { InvalidArgumentError } from '@dytrack/core';
 import type { FloatDType, Value } from '@dytrack/onnx';
 import { Graph } from '@dytrack/onnx';
 import {
+  asGoodAsLast,
+  asGoodAsLastReference,
   boxLoss,
   boxLossReference,
   boxTarget,
@@ -176,6 +178,36 @@ describe('graph losses agree with their float64 references (onnxruntime, float64
     const refNoDecision = trackingLossReference(exit0, targets, { batch: B, mapSize: N });
     expect(refNoDecision.decision).toBeUndefined();
     expectClose(out.no_decision[0], refNoDecision.total, 1e-12, 'trackingLoss without a decision branch');
+  });
+});
+
+describe("the 'asGoodAsLast' decision target in the graph", () => {
+  it('matches the reference, on random exits and on a hand case', async () => {
+    const random = rng(11);
+    const exits = [randomExit(random), randomExit(random), randomExit(random)];
+    const targets = randomTargets(random);
+    // Sample 0 of exit 1 decodes exactly where the last exit does: its target must be 1.
+    (exits[1].scoreMap as Float64Array).set((exits[2].scoreMap as Float64Array).subarray(0, CELLS));
+    (exits[1].sizeMap as Float64Array).set((exits[2].sizeMap as Float64Array).subarray(0, 2 * CELLS));
+    (exits[1].offsetMap as Float64Array).set((exits[2].offsetMap as Float64Array).subarray(0, 2 * CELLS));
+    for (const decisionLoss of ['l1', 'bce'] as const) {
+      const config: LossConfig = { decisionLoss, decisionTarget: 'asGoodAsLast', decisionMargin: 0.1, weights: { feature: 0.5, scoreKL: 0.5 } };
+      const g = new Graph({ dtype: 'float64' });
+      const d = declare(g, 'float64', exits, targets);
+      const loss = dytrackLoss(g, d.exits, d.targets, config);
+      const names = Object.keys(loss.components);
+      names.forEach((name) => g.output(loss.components[name], name.replace('/', '.')));
+      const last = boxLoss(g, decodeBoxes(g, d.exits[2].scoreMap, d.exits[2].sizeMap, d.exits[2].offsetMap), d.targets.boxes).iou;
+      const mine = boxLoss(g, decodeBoxes(g, d.exits[1].scoreMap, d.exits[1].sizeMap, d.exits[1].offsetMap), d.targets.boxes).iou;
+      g.output(asGoodAsLast(g, mine, last, 0.1), 'target');
+      const out = await runGraph(g, d.feeds);
+      const ref = dytrackLossReference(exits, targets, { batch: B, mapSize: N, channels: C }, config);
+      for (const name of names) expectClose(out[name.replace('/', '.')][0], ref.components[name], 1e-12, `${decisionLoss} ${name}`);
+      const refLast = boxLossReference(decodeBoxesReference(exits[2].scoreMap, exits[2].sizeMap, exits[2].offsetMap, B, N), targets.boxes, B).iou;
+      const refMine = boxLossReference(decodeBoxesReference(exits[1].scoreMap, exits[1].sizeMap, exits[1].offsetMap, B, N), targets.boxes, B).iou;
+      expect(Array.from(out.target)).toEqual(Array.from(asGoodAsLastReference(refMine, refLast, 0.1)));
+      expect(out.target[0]).toBe(1);
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@dytrack/core';
 import {
+  asGoodAsLastReference,
   boxLossReference,
   decisionLossReference,
   denseSizeLossReference,
@@ -219,6 +220,46 @@ describe('trackingLossReference and dytrackLossReference', () => {
   });
 });
 
+describe("the 'asGoodAsLast' decision target", () => {
+  const n = 2;
+  const targets = { heatmap: [0, 1, 0, 0], boxes: [0.75, 0.25, 0.5, 0.5] };
+  // Peak at cell (1, 0): decodes to the truth (IoU 1). Peak at cell (0, 0): to (0, 0, 0.5, 0.5), IoU 0.
+  const hit = { scoreMap: [0.1, 0.9, 0.2, 0.3], sizeMap: [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], offsetMap: [0, 0.5, 0, 0, 0, 0.5, 0, 0], terminatingScore: [0.4] };
+  const miss = { ...hit, scoreMap: [0.9, 0.1, 0.2, 0.3], terminatingScore: [0.3] };
+  const dims = { batch: 1, mapSize: n };
+  const relative = { decisionTarget: 'asGoodAsLast', weights: { feature: 0, scoreKL: 0 } } as const;
+
+  it('is 1 where an IoU is within the margin of the last exit', () => {
+    expect(Array.from(asGoodAsLastReference([0.6, 0.5, 0.9, 0.2, 0], [0.64, 0.6, 0.7, 0.2, 0], 0.05))).toEqual([1, 0, 1, 1, 1]);
+    expect(Array.from(asGoodAsLastReference([0.6, 0.5], [0.64, 0.6], 0))).toEqual([0, 0]);
+    expect(() => asGoodAsLastReference([0.5], [0.5, 0.5], 0.05)).toThrow(/last exit IoU/);
+  });
+
+  it('lets an early exit stop when the last exit misses too, and not when the last one hits', () => {
+    // Both miss: the IoU target is 0 (loss |0.3 - 0|), the relative one 1 (|0.3 - 1|).
+    const bothMiss = dytrackLossReference([miss, miss], targets, dims, relative);
+    expect(bothMiss.components['exit0/decision']).toBeCloseTo(0.7, 14);
+    expect(bothMiss.components['exit1/decision']).toBeCloseTo(0.3, 14);
+    expect(dytrackLossReference([miss, miss], targets, dims, { weights: relative.weights }).components['exit0/decision']).toBeCloseTo(0.3, 14);
+    // The early exit misses, the last hits: target 0; the last exit's branch keeps its IoU (1).
+    const lastHits = dytrackLossReference([miss, hit], targets, dims, relative);
+    expect(lastHits.components['exit0/decision']).toBeCloseTo(0.3, 14);
+    expect(lastHits.components['exit1/decision']).toBeCloseTo(0.6, 14);
+    // The early exit hits, the last misses: target 1, as with the IoU.
+    expect(dytrackLossReference([hit, miss], targets, dims, relative).components['exit0/decision']).toBeCloseTo(0.6, 14);
+    // BCE against the relative target.
+    const bce = dytrackLossReference([miss, miss], targets, dims, { ...relative, decisionLoss: 'bce' });
+    expect(bce.components['exit0/decision']).toBeCloseTo(-Math.log(0.3), 12);
+    // The total carries the changed term.
+    const base = dytrackLossReference([miss, miss], targets, dims, { weights: relative.weights });
+    expect(bothMiss.total - base.total).toBeCloseTo(0.7 - 0.3, 12);
+  });
+
+  it('a margin of 1 makes every early target 1', () => {
+    expect(dytrackLossReference([miss, hit], targets, dims, { ...relative, decisionMargin: 1 }).components['exit0/decision']).toBeCloseTo(0.7, 14);
+  });
+});
+
 describe('loss configuration', () => {
   it("defaults to OSTrack's box and focal weights", () => {
     expect(defaultLossWeights).toMatchObject({ giou: 2, l1: 5, focal: 1 });
@@ -232,6 +273,10 @@ describe('loss configuration', () => {
     expect(() => resolveLossConfig({ weights: { giou: -1 } })).toThrow(InvalidArgumentError);
     expect(() => resolveLossConfig({ temperature: 0 })).toThrow(/temperature/);
     expect(() => resolveLossConfig({ decisionLoss: 'mse' as 'l1' })).toThrow(/decisionLoss/);
+    expect(() => resolveLossConfig({ decisionTarget: 'relative' as 'iou' })).toThrow(/decisionTarget/);
+    expect(() => resolveLossConfig({ decisionMargin: -0.1 })).toThrow(/decisionMargin/);
+    expect(() => resolveLossConfig({ decisionMargin: NaN })).toThrow(/decisionMargin/);
+    expect(resolveLossConfig({})).toMatchObject({ decisionTarget: 'iou', decisionMargin: 0.05 });
     expect(() => resolveLossConfig({ weights: { exits: [1, 1, 1] } }, 2)).toThrow(/exits/);
   });
 });

@@ -236,7 +236,13 @@ describe('trainModel', () => {
     const resumed = await trainModel({ ...opts, outDir: split, resume: true });
     expect(bitsEqual(whole.weights, resumed.weights)).toBe(true);
     const manifest = JSON.parse(await readFile(join(whole.exportDir!, MANIFEST_FILE_NAME), 'utf8'));
-    expect(manifest.provenance.training).toMatchObject({ trainOnly: ['decision'], trainedParameters: 12 });
+    expect(manifest.provenance.training).toMatchObject({ trainOnly: ['decision'], trainedParameters: 12, loss: { decisionTarget: 'iou', decisionMargin: 0.05 } });
+    // The relative decision target trains the same branches to other values, and says so in the provenance.
+    const relative = await trainModel({ ...opts, outDir: await tempDir(), loss: { decisionTarget: 'asGoodAsLast', decisionMargin: 0.1 } });
+    expect(bitsEqual(new Map([...relative.weights].filter(([k]) => !decision.has(k))), new Map([...whole.weights].filter(([k]) => !decision.has(k))))).toBe(true);
+    expect(bitsEqual(new Map([...relative.weights].filter(([k]) => decision.has(k))), new Map([...whole.weights].filter(([k]) => decision.has(k))))).toBe(false);
+    const relativeManifest = JSON.parse(await readFile(join(relative.exportDir!, MANIFEST_FILE_NAME), 'utf8'));
+    expect(relativeManifest.provenance.training.loss).toMatchObject({ decisionTarget: 'asGoodAsLast', decisionMargin: 0.1 });
     // The loss chart says what trained (its curve is mostly the frozen parameters' terms).
     expect(await readFile(join(wholeDir, 'loss.svg'), 'utf8')).toContain('trains decision only');
     await expect(trainModel({ ...opts, outDir: await tempDir(), trainOnly: ['decsion'] })).rejects.toThrow(/"decsion" names no parameter/);

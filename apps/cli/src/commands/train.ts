@@ -79,6 +79,12 @@ Options:
   --decision-loss KIND the decision branch's loss against its box's IoU: l1 (default) or bce
                        (bce fits the mean IoU where l1 fits its median; docs/ablation.md
                        session 16 compares them)
+  --decision-target T  what an early exit's decision branch learns: iou (default, its box's
+                       IoU) or as-good-as-last (1 when its box's IoU is within
+                       --decision-margin of the last exit's, else 0): a policy on it stops
+                       where going deeper would not help, also on frames hard for every exit
+  --decision-margin M  how far below the last exit's IoU still counts as good as it
+                       (as-good-as-last only; default 0.05)
   --seed N             run seed: initial weights and every batch (default 1)
   --threads N          onnxruntime intra-op threads of the step (default 2)
   --checkpoint-every N steps between checkpoints (default 100)
@@ -133,6 +139,8 @@ export const trainCommand: Command = {
       'init-from': { type: 'string' },
       'train-only': { type: 'string' },
       'decision-loss': { type: 'string' },
+      'decision-target': { type: 'string' },
+      'decision-margin': { type: 'string' },
       'no-recycling': { type: 'boolean', default: false },
       'size-conv-layers': { type: 'string' },
       'stage-depths': { type: 'string' },
@@ -178,6 +186,13 @@ export const trainCommand: Command = {
     if (trainOnly && trainOnly.some((x) => x === '')) throw new UsageError(`--train-only needs comma-separated parameter name patterns (for example decision or exits.2), got "${values['train-only']}"`);
     const decisionLoss = values['decision-loss'];
     if (decisionLoss !== undefined && decisionLoss !== 'l1' && decisionLoss !== 'bce') throw new UsageError(`--decision-loss must be l1 or bce, got "${decisionLoss}"`);
+    const targetFlag = values['decision-target'];
+    if (targetFlag !== undefined && targetFlag !== 'iou' && targetFlag !== 'as-good-as-last') throw new UsageError(`--decision-target must be iou or as-good-as-last, got "${targetFlag}"`);
+    const decisionTarget = targetFlag === 'as-good-as-last' ? ('asGoodAsLast' as const) : targetFlag === 'iou' ? ('iou' as const) : undefined;
+    if (values['decision-margin'] !== undefined && decisionTarget !== 'asGoodAsLast') throw new UsageError('--decision-margin applies to --decision-target as-good-as-last only');
+    const decisionMargin = values['decision-margin'] === undefined ? undefined : numberOption(values['decision-margin'], 'decision-margin', 0.05);
+    if (decisionMargin !== undefined && !(decisionMargin >= 0 && decisionMargin <= 1)) throw new UsageError(`--decision-margin must be an IoU difference from 0 to 1, got ${values['decision-margin']}`);
+    const decisionSettings = { ...(decisionLoss ? { decisionLoss: decisionLoss as 'l1' | 'bce' } : {}), ...(decisionTarget ? { decisionTarget } : {}), ...(decisionMargin !== undefined ? { decisionMargin } : {}) };
     const decay = values.decay ?? 'cosine';
     if (decay !== 'cosine' && decay !== 'step' && decay !== 'constant') throw new UsageError(`--decay must be cosine, step or constant, got "${decay}"`);
     let config;
@@ -294,8 +309,8 @@ export const trainCommand: Command = {
       lr: numberOption(values.lr, 'lr', 4e-4),
       ...(values.warmup !== undefined ? { warmupSteps: int(values.warmup, 'warmup', 0, 0) } : {}),
       decay,
-      ...(Object.keys(weights).length > 0 || exitWeights || decisionLoss
-        ? { loss: { ...(Object.keys(weights).length > 0 || exitWeights ? { weights: { ...weights, ...(exitWeights ? { exits: exitWeights } : {}) } } : {}), ...(decisionLoss ? { decisionLoss } : {}) } }
+      ...(Object.keys(weights).length > 0 || exitWeights || Object.keys(decisionSettings).length > 0
+        ? { loss: { ...(Object.keys(weights).length > 0 || exitWeights ? { weights: { ...weights, ...(exitWeights ? { exits: exitWeights } : {}) } } : {}), ...decisionSettings } }
         : {}),
       ...(trainOnly ? { trainOnly } : {}),
       ...(searchJitter ? { searchJitter } : {}),
