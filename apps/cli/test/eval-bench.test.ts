@@ -70,12 +70,30 @@ describe('dytrack eval', () => {
     await expectPng(path.join(dir, 'ev', 'precision.png'), 640, 480);
     expect(await readFile(path.join(dir, 'ev', 'success.svg'), 'utf8')).toContain('Success plot on synth');
 
+    // Each row against the first, paired by sequence: the mean difference is the AUC difference.
+    expect(stdout).toMatch(/^tracker\s+vs\s+ΔAUC\s+95% interval\s+AUC share\s+95% interval\s+seqs > 10 apart$/m);
+    expect(json.comparisons.map((c: { tracker: string; baseline: string }) => [c.tracker, c.baseline])).toEqual(['dytrack[fixed:0]', 'static', 'opencv-mil'].map((t) => [t, 'dytrack[threshold]']));
+    for (const c of json.comparisons) {
+      const auc = (name: string) => json.trackers.find((t: { name: string }) => t.name === name).auc;
+      expect(c.difference).toBeCloseTo(auc(c.tracker) - auc('dytrack[threshold]'), 9);
+      expect(c.differenceLow).toBeLessThanOrEqual(c.difference);
+      expect(c.differenceHigh).toBeGreaterThanOrEqual(c.difference);
+      expect(c.sequences).toBe(2);
+    }
+
     // Scoring the results files written above gives the same numbers as the run.
     const rescored = await run(['eval', '--results', 'ev/results', '--dataset', 'synth', '--out', 'rescored']);
     expect(rescored.code).toBe(0);
     for (const name of ['static', 'opencv-mil']) {
       expect(tableRow(rescored.stdout, name).slice(1, 6)).toEqual(tableRow(stdout, name).slice(1, 6));
     }
+    // ... and compares them with the row named by --baseline.
+    const against = await run(['eval', '--results', 'ev/results', '--dataset', 'synth', '--baseline', 'static', '--out', 'rescored']);
+    expect(against.code).toBe(0);
+    expect(against.stdout).toMatch(/^opencv-mil\s+static\s+/m);
+    const unknown = await run(['eval', '--results', 'ev/results', '--dataset', 'synth', '--baseline', 'kcf', '--out', 'rescored']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/--baseline "kcf" is not one of the rows: .*static/);
   });
 
   it('names the file and line of malformed inputs', async () => {
@@ -102,6 +120,10 @@ describe('dytrack eval', () => {
     const usage = await run(['eval', '--dataset', 'synth', '--tracker', 'kcf']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/unknown --tracker "kcf"/);
+    const baseline = await run(['eval', '--dataset', 'synth', '--tracker', 'static', '--tracker', 'dytrack', '--policy', 'fixed:0', '--baseline', 'dytrack[full]']);
+    expect(baseline.code).toBe(2);
+    expect(baseline.stderr).toMatch(/--baseline "dytrack\[full\]" is not one of the rows: static, dytrack\[fixed:0\]/);
+    expect(baseline.stderr).not.toMatch(/dataset:/);
 
     // Options are checked before any sequence is read: the error comes first and alone.
     const threads = await run(['eval', '--synthetic', '2', '--threads', '0']);

@@ -2,7 +2,8 @@
  * `@dytrack/eval`: tracking datasets (OTB, LaSOT and GOT-10k layouts, read
  * lazily), a seeded procedural sequence generator, the benchmark metrics exactly
  * as pytracking computes them (success AUC, precision, normalised precision,
- * OP50/OP75), a harness that runs any {@link TrackerLike} over sequences,
+ * OP50/OP75), a harness that runs any {@link TrackerLike} over sequences, paired
+ * comparisons of trackers with bootstrap intervals over sequences,
  * speed/accuracy sweeps, and SVG/PNG plots.
  *
  * @packageDocumentation
@@ -49,6 +50,9 @@ export { lineChartSvg, successPlotSvg, precisionPlotSvg, svgToPng } from './plot
 
 export type { OperatingPoint, SweepOptions, SweepResult } from './sweep.js';
 export { runSweep, sweepPlotSvg } from './sweep.js';
+
+export type { PairedBootstrapOptions, PairedDifference, TrackerComparison } from './compare.js';
+export { pairedBootstrap, compareEvaluations, formatComparisonTable } from './compare.js';
 
 export type { ReportFiles } from './report.js';
 export { formatResultsTable, formatBreakdownTable, evaluationsToJson, writeEvaluationReport } from './report.js';

@@ -6,7 +6,10 @@
  * change to the step graph shows where the time went. Prints medians over the timed steps.
  *
  *   node --conditions=@dytrack/source --import tsx packages/train/bench/train-step.ts \
- *     [--batch 8,16] [--threads 2] [--steps 8] [--variant tiny] [--no-profile]
+ *     [--batch 8,16] [--threads 2] [--steps 8] [--variant tiny] [--no-profile] [--top N]
+ *
+ * `--top N` also lists the N costliest node groups: node names with their block, exit and
+ * node numbers replaced by `*`, so the same operation in every block adds up to one line.
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +30,7 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '8' },
     variant: { type: 'string', default: 'tiny' },
     'no-profile': { type: 'boolean', default: false },
+    top: { type: 'string', default: '0' },
   },
 });
 const batches = values.batch.split(',').map(Number);
@@ -117,11 +121,14 @@ async function profile(bytes: Uint8Array, batch: ReturnType<typeof feedsOf>, thr
   const starts = events.filter((e) => e.name === 'model_run').map((e) => e.ts).sort((a, b) => a - b);
   const from = starts[3] ?? 0;
   const byOp = new Map<string, number>();
+  const byGroup = new Map<string, number>();
   let kernels = 0;
   for (const e of events) {
     if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || e.ts < from) continue;
     const op = e.args?.op_name ?? '?';
     byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
+    const group = `${op} ${e.name.slice(0, -'_kernel_time'.length).replace(/\d+/g, '*')}`;
+    byGroup.set(group, (byGroup.get(group) ?? 0) + e.dur);
     kernels += e.dur;
   }
   const perStep = (us: number) => us / STEPS / 1000;
@@ -129,4 +136,9 @@ async function profile(bytes: Uint8Array, batch: ReturnType<typeof feedsOf>, thr
   console.log(`  profile at ${threads} thread(s), mean per step: ${wallMs.toFixed(0)} ms wall, ${perStep(kernels).toFixed(0)} ms in kernels, ${(wallMs - perStep(kernels)).toFixed(0)} ms outside them (dispatch, feeds, outputs)`);
   const top = [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 12);
   console.log('  ' + top.map(([op, us]) => `${op} ${perStep(us).toFixed(1)}`).join(', ') + ' (ms)');
+  const topGroups = Number(values.top);
+  if (topGroups > 0) {
+    console.log(`  costliest node groups (ms per step):`);
+    for (const [group, us] of [...byGroup].sort((a, b) => b[1] - a[1]).slice(0, topGroups)) console.log(`    ${perStep(us).toFixed(1).padStart(6)}  ${group}`);
+  }
 }

@@ -1,7 +1,9 @@
 import path from 'node:path';
 import type { ModelManifest } from '@dytrack/core';
 import {
+  compareEvaluations,
   createStaticTracker,
+  formatComparisonTable,
   createSyntheticSequence,
   evaluateTrackers,
   formatBreakdownTable,
@@ -52,6 +54,12 @@ ${trackingHelp}
 
 Scoring existing results:
   --results DIR        a directory of tracker directories (each SEQUENCE.txt), or one such directory
+
+Comparison (two or more trackers or policies, two or more sequences):
+  --baseline NAME      the row the others are compared with (default: the first), e.g.
+                       "dytrack[full]": per row, the AUC difference and the share of the
+                       baseline's AUC kept, each with a 95% paired bootstrap interval over
+                       the sequences (a few sequences lost or held decide most gaps)
 
 Output:
   --out DIR            where to write (default eval-out)
@@ -231,6 +239,7 @@ export const evalCommand: Command = {
       results: { type: 'string' },
       out: { type: 'string', default: 'eval-out' },
       warmup: { type: 'string' },
+      baseline: { type: 'string' },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (see dytrack eval --help)`);
     // Every option is checked before the sequences are read or generated, which can take minutes.
@@ -243,6 +252,10 @@ export const evalCommand: Command = {
       if (values.policy !== undefined && !names.includes('dytrack')) throw new UsageError('--policy applies to --tracker dytrack');
       warmup = numberOption(values.warmup, 'warmup', 3);
       threadCount(values.threads);
+      if (values.baseline !== undefined) {
+        const rows = names.flatMap((n) => (n === 'dytrack' ? (values.policy ?? ['threshold']).map((p) => `dytrack[${p}]`) : [n]));
+        if (!rows.includes(values.baseline)) throw new UsageError(`--baseline "${values.baseline}" is not one of the rows: ${rows.join(', ')}`);
+      }
     }
     const { sequences, description, title } = await loadSequences(values, io);
     const frames = sequences.reduce((s, q) => s + q.length, 0);
@@ -274,11 +287,19 @@ export const evalCommand: Command = {
       }
       meta = { title, dataset: description, model: values.model === undefined ? (names.includes('dytrack') ? 'default' : null) : path.resolve(io.cwd, values.model), policies: values.policy ?? null, warmup, threads: values.threads ?? null };
     }
-    const files = await writeEvaluationReport(out, evaluations, meta);
+    if (values.baseline !== undefined && !evaluations.some((e) => e.tracker === values.baseline)) {
+      throw new UsageError(`--baseline "${values.baseline}" is not one of the rows: ${evaluations.map((e) => e.tracker).join(', ')}`);
+    }
+    const comparisons = evaluations.length > 1 && sequences.length > 1 ? compareEvaluations(evaluations, values.baseline === undefined ? {} : { baseline: values.baseline }) : [];
+    const files = await writeEvaluationReport(out, evaluations, comparisons.length > 0 ? { ...meta, comparisons } : meta);
     io.stdout.write(`${formatResultsTable(evaluations)}\n\n`);
     io.stdout.write(`AUC: mean of the success rate at IoU > 0, 0.05, ..., 1 (x100); P@20: centre error <= 20 px; NP@.20: normalised centre error <= 0.20\n\n`);
     io.stdout.write(`${formatBreakdownTable(evaluations)}\n\n`);
     io.stdout.write(`lost: frames whose box does not touch the target (IoU 0); a sequence is losing from ${100 * LOSING_SEQUENCE_SHARE}% lost frames; held: the other frames (frame 0 left out)\n`);
+    if (comparisons.length > 0) {
+      io.stdout.write(`\n${formatComparisonTable(comparisons)}\n\n`);
+      io.stdout.write(`ΔAUC: mean over the ${sequences.length} sequences of each row's AUC less ${comparisons[0]!.baseline}'s; AUC share: the share of its AUC kept; intervals: 95% paired bootstrap over the sequences\n`);
+    }
     io.stdout.write(`wrote ${files.json}, ${files.successSvg}, ${files.precisionSvg}${files.successPng ? `, ${files.successPng}, ${files.precisionPng}` : ''}${files.resultsDirs.length > 0 ? `, ${path.join(out, 'results')}/` : ''}\n`);
     if (files.pngError !== undefined) io.stderr.write(`PNG plots skipped: ${files.pngError}\n`);
     return 0;
