@@ -13,10 +13,11 @@
  *
  *   node --conditions=@dytrack/source --import tsx packages/train/bench/oracle-exits.ts \
  *     [--model DIR] [--sequences 64] [--seed 850000000] [--length 100] [--dataset DIR] \
- *     [--taus 0.5,0.6,0.7,0.8 | ''] [--thresholds 0.75] [--threads 1]
+ *     [--taus 0.5,0.6,0.7,0.8 | ''] [--thresholds 0.75,0.75] [--threads 1]
  *
  * Defaults are the validation sequences calibration uses (seeds 850 000 000 and up), not the
- * held-out ones.
+ * held-out ones. `--thresholds` lists one threshold per early exit (default: the model's); as in
+ * `thresholdPolicy`, an exit past the list never stops the frame.
  */
 import { parseArgs } from 'node:util';
 import type { Box, ExitContext, ExitPolicy } from '@dytrack/core';
