@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@dytrack/core';
 import type { TrackerEvaluation } from './harness.js';
+import { formatTextTable } from './report.js';
 import { createRng } from './rng.js';
 
 /** Options of {@link pairedBootstrap} and {@link compareEvaluations}. */
@@ -150,7 +151,5 @@ export function formatComparisonTable(comparisons: readonly TrackerComparison[])
     `${f(100 * c.ratioLow, 1)}% .. ${f(100 * c.ratioHigh, 1)}%`,
     `${c.largeDifferences}/${c.sequences}`,
   ]);
-  const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((c, k) => (k < 2 ? c.padEnd(widths[k]!) : c.padStart(widths[k]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+  return formatTextTable(header, rows, 2);
 }

@@ -6,6 +6,13 @@ import { precisionPlotSvg, successPlotSvg, svgToPng } from './plots.js';
 
 const fmt = (v: number | undefined, digits = 1): string => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(v >= 1000 ? 0 : digits));
 
+/** A plain-text table: the first `leftColumns` columns left-aligned, the rest right-aligned, a rule under the header. */
+export function formatTextTable(header: readonly string[], rows: readonly (readonly string[])[], leftColumns = 1): string {
+  const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k]!.length)));
+  const line = (cells: readonly string[]): string => cells.map((c, k) => (k < leftColumns ? c.padEnd(widths[k]!) : c.padStart(widths[k]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
 /**
  * The results table: one row per tracker with AUC, P, NP, OP50, OP75 (percent),
  * whole-loop fps, network-only fps and mean stages per frame ('-' where a
@@ -24,9 +31,7 @@ export function formatResultsTable(evaluations: readonly TrackerEvaluation[]): s
     fmt(e.speed?.networkFps),
     fmt(e.speed?.meanStages, 2),
   ]);
-  const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((c, k) => (k === 0 ? c.padEnd(widths[k]!) : c.padStart(widths[k]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+  return formatTextTable(header, rows);
 }
 
 /**
@@ -41,9 +46,7 @@ export function formatBreakdownTable(evaluations: readonly TrackerEvaluation[]):
     const b = e.breakdown;
     return [e.tracker, fmt(b.lostFrames), `${b.sequencesLosing}/${b.sequences}`, fmt(b.heldIoU, 2), fmt(b.heldCenterError, 3), fmt(b.heldScaleError)];
   });
-  const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((c, k) => (k === 0 ? c.padEnd(widths[k]!) : c.padStart(widths[k]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+  return formatTextTable(header, rows);
 }
 
 /** A JSON-ready summary of evaluations (curves included). */
