@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { InvalidArgumentError, type HostTensor } from '@dytrack/core';
 import { Trainer, type StepResult } from '@dytrack/autograd';
 import { createNodeBackend } from '@dytrack/backend-node';
-import type { LossConfig } from '@dytrack/distill';
+import { resolveLossConfig, type LossConfig } from '@dytrack/distill';
 import { findSystemAssets, lineChartSvg, svgToPng } from '@dytrack/eval';
 import { exportModel, initWeights, modelCost, parameterSpecs, validateModelConfig, validateWeights, type InitWeightsOptions, type ModelConfig, type ModelWeights } from '@dytrack/model';
 import { loadModelDirectory, writeModelDirectory, writeWeightsFile } from '@dytrack/model/node';
@@ -325,7 +325,10 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   let initial: Parameters<typeof Trainer.create>[2];
   if (options.resume && (await exists(checkpointPath))) {
     const { state, info } = checkpointFromBytes(await readCheckpointFile(checkpointPath), shapes);
-    if (JSON.stringify(info.run) !== JSON.stringify(JSON.parse(JSON.stringify(run)))) {
+    // A checkpoint from before a loss setting existed records it by its absence: read it with that setting's default.
+    const saved = info.run as Record<string, unknown>;
+    const savedRun = saved['loss'] !== null && typeof saved['loss'] === 'object' ? { ...saved, loss: resolveLossConfig(saved['loss'] as LossConfig) } : saved;
+    if (JSON.stringify(savedRun) !== JSON.stringify(JSON.parse(JSON.stringify(run)))) {
       throw new InvalidArgumentError(`resume: the checkpoint in ${outDir} was made with other settings (${JSON.stringify(info.run)})`);
     }
     initial = state;

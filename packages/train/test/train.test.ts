@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -233,6 +233,12 @@ describe('trainModel', () => {
     expect(changed).toBe(decision.size);
     const split = await tempDir();
     await trainModel({ ...opts, outDir: split, stopAfter: 2 });
+    // Checkpoints written before the decision-target settings existed lack them; they resume with the defaults.
+    const shapes = new Map(parameterSpecs(small).map((p) => [p.name, p.shape] as const));
+    const file = join(split, 'checkpoint.safetensors');
+    const { state, info } = checkpointFromBytes(new Uint8Array(await readFile(file)), shapes);
+    const { decisionTarget: _t, decisionMargin: _m, ...olderLoss } = (info.run as { loss: Record<string, unknown> }).loss;
+    await writeFile(file, checkpointToBytes(state, { ...info, run: { ...(info.run as object), loss: olderLoss } }, shapes));
     const resumed = await trainModel({ ...opts, outDir: split, resume: true });
     expect(bitsEqual(whole.weights, resumed.weights)).toBe(true);
     const manifest = JSON.parse(await readFile(join(whole.exportDir!, MANIFEST_FILE_NAME), 'utf8'));
