@@ -87,10 +87,15 @@ describe('dytrack eval', () => {
     for (const name of ['static', 'opencv-mil']) {
       expect(tableRow(rescored.stdout, name).slice(1, 6)).toEqual(tableRow(stdout, name).slice(1, 6));
     }
+    expect(await readFile(path.join(dir, 'ev', 'table.txt'), 'utf8')).toMatch(/seqs > 10 apart/);
+    expect(stdout).toMatch(/with 2 sequences an interval is little more than the range/);
     // ... and compares them with the row named by --baseline.
     const against = await run(['eval', '--results', 'ev/results', '--dataset', 'synth', '--baseline', 'static', '--out', 'rescored']);
     expect(against.code).toBe(0);
     expect(against.stdout).toMatch(/^opencv-mil\s+static\s+/m);
+    const one = await run(['eval', '--results', 'ev/results', '--dataset', 'synth', '--sequences', 'synthetic-900000100', '--baseline', 'static', '--out', 'rescored']);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toMatch(/no comparison with static: it needs two or more sequences/);
     const unknown = await run(['eval', '--results', 'ev/results', '--dataset', 'synth', '--baseline', 'kcf', '--out', 'rescored']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/--baseline "kcf" is not one of the rows: .*static/);

@@ -96,8 +96,13 @@ describe('session lifetime, auth and shutdown', () => {
     const ws = new WebSocket(client.streamUrl(s.id));
     await new Promise((resolve) => ws.once('open', resolve));
     const streamClosed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    const before = (await client.getSession(s.id)).frames;
     const inFlight = [client.track(s.id, seq.jpegs[1]!), client.track(s.id, seq.jpegs[2]!)];
-    await new Promise((r) => setTimeout(r, 5));
+    // Close once the server holds both frames (accepted or answered): a request still on its way
+    // to an idle keep-alive connection when the server closes is refused, not in flight.
+    for (let info = await client.getSession(s.id); info.frames - before + info.inFlight < 2; info = await client.getSession(s.id)) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
     const closing = running.server.close();
     const results = await Promise.all(inFlight);
     expect(results.map((r) => r.frameIndex)).toEqual([1, 2]);

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@dytrack/core';
 import type { TrackerEvaluation } from './harness.js';
-import { formatTextTable } from './report.js';
+import { formatTextTable } from './table.js';
 import { createRng } from './rng.js';
 
 /** Options of {@link pairedBootstrap} and {@link compareEvaluations}. */

@@ -2,16 +2,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeResults, type TrackerEvaluation } from './harness.js';
 import { OVERLAP_THRESHOLDS, summarizeCurves, type FailureBreakdown } from './metrics.js';
+import { formatComparisonTable, type TrackerComparison } from './compare.js';
 import { precisionPlotSvg, successPlotSvg, svgToPng } from './plots.js';
+import { formatTextTable } from './table.js';
 
 const fmt = (v: number | undefined, digits = 1): string => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(v >= 1000 ? 0 : digits));
 
-/** A plain-text table: the first `leftColumns` columns left-aligned, the rest right-aligned, a rule under the header. */
-export function formatTextTable(header: readonly string[], rows: readonly (readonly string[])[], leftColumns = 1): string {
-  const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((c, k) => (k < leftColumns ? c.padEnd(widths[k]!) : c.padStart(widths[k]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
 
 /**
  * The results table: one row per tracker with AUC, P, NP, OP50, OP75 (percent),
@@ -90,21 +86,24 @@ export interface ReportFiles {
 }
 
 /**
- * Writes an evaluation: `results.json`, `table.txt`, per-sequence results files
+ * Writes an evaluation: `results.json`, `table.txt` (the results, breakdown and, when given,
+ * comparison tables), per-sequence results files
  * (`results/TRACKER/SEQUENCE.txt`), and the success and precision plots as SVG
  * and PNG (PNG left out, with `pngError` set, when resvg cannot be loaded).
- * `meta` goes into the JSON; a string `meta.title` names the data in the plot titles.
+ * `meta` goes into the JSON; a string `meta.title` names the data in the plot titles;
+ * `comparisons` ({@link compareEvaluations}) go into the JSON and the table.
  */
 export async function writeEvaluationReport(
   outDir: string,
   evaluations: readonly TrackerEvaluation[],
   meta: Record<string, unknown> = {},
+  comparisons: readonly TrackerComparison[] = [],
 ): Promise<ReportFiles & { readonly pngError?: string }> {
   await mkdir(outDir, { recursive: true });
   const json = path.join(outDir, 'results.json');
-  await writeFile(json, JSON.stringify(evaluationsToJson(evaluations, meta), null, 2) + '\n');
+  await writeFile(json, JSON.stringify(evaluationsToJson(evaluations, comparisons.length > 0 ? { ...meta, comparisons } : meta), null, 2) + '\n');
   const table = path.join(outDir, 'table.txt');
-  await writeFile(table, formatResultsTable(evaluations) + '\n');
+  await writeFile(table, [formatResultsTable(evaluations), formatBreakdownTable(evaluations), ...(comparisons.length > 0 ? [formatComparisonTable(comparisons)] : [])].join('\n\n') + '\n');
   const resultsDirs: string[] = [];
   for (const e of evaluations) {
     if (e.runs === undefined) continue;

@@ -365,6 +365,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   }
 
   if (trainable) log(`training ${trainable.size} of ${shapes.size} parameter tensors (${trainOnly!.join(', ')}); the rest are frozen`);
+  if (step.loss.decisionTarget === 'asGoodAsLast') log(`early decision branches learn whether their box is as good as the last exit's (IoU within ${step.loss.decisionMargin} of it), not its IoU`);
   const backend = createNodeBackend({ intraOpNumThreads: options.threads ?? 2 });
   const trainer = await Trainer.create(backend, step, initial);
   const startStep = trainer.stepCount;

@@ -244,7 +244,9 @@ describe('trainModel', () => {
     const manifest = JSON.parse(await readFile(join(whole.exportDir!, MANIFEST_FILE_NAME), 'utf8'));
     expect(manifest.provenance.training).toMatchObject({ trainOnly: ['decision'], trainedParameters: 12, loss: { decisionTarget: 'iou', decisionMargin: 0.05 } });
     // The relative decision target trains the same branches to other values, and says so in the provenance.
-    const relative = await trainModel({ ...opts, outDir: await tempDir(), loss: { decisionTarget: 'asGoodAsLast', decisionMargin: 0.1 } });
+    const relativeLogs: string[] = [];
+    const relative = await trainModel({ ...opts, outDir: await tempDir(), loss: { decisionTarget: 'asGoodAsLast', decisionMargin: 0.1 }, onLog: (m) => relativeLogs.push(m) });
+    expect(relativeLogs.join('\n')).toMatch(/as good as the last exit's \(IoU within 0\.1 of it\)/);
     expect(bitsEqual(new Map([...relative.weights].filter(([k]) => !decision.has(k))), new Map([...whole.weights].filter(([k]) => !decision.has(k))))).toBe(true);
     expect(bitsEqual(new Map([...relative.weights].filter(([k]) => decision.has(k))), new Map([...whole.weights].filter(([k]) => decision.has(k))))).toBe(false);
     const relativeManifest = JSON.parse(await readFile(join(relative.exportDir!, MANIFEST_FILE_NAME), 'utf8'));

@@ -291,7 +291,7 @@ export const evalCommand: Command = {
       throw new UsageError(`--baseline "${values.baseline}" is not one of the rows: ${evaluations.map((e) => e.tracker).join(', ')}`);
     }
     const comparisons = evaluations.length > 1 && sequences.length > 1 ? compareEvaluations(evaluations, values.baseline === undefined ? {} : { baseline: values.baseline }) : [];
-    const files = await writeEvaluationReport(out, evaluations, comparisons.length > 0 ? { ...meta, comparisons } : meta);
+    const files = await writeEvaluationReport(out, evaluations, meta, comparisons);
     io.stdout.write(`${formatResultsTable(evaluations)}\n\n`);
     io.stdout.write(`AUC: mean of the success rate at IoU > 0, 0.05, ..., 1 (x100); P@20: centre error <= 20 px; NP@.20: normalised centre error <= 0.20\n\n`);
     io.stdout.write(`${formatBreakdownTable(evaluations)}\n\n`);
@@ -299,8 +299,11 @@ export const evalCommand: Command = {
     if (comparisons.length > 0) {
       io.stdout.write(`\n${formatComparisonTable(comparisons)}\n\n`);
       io.stdout.write(`ΔAUC: mean over the ${sequences.length} sequences of each row's AUC less ${comparisons[0]!.baseline}'s; AUC share: the share of its AUC kept; intervals: 95% paired bootstrap over the sequences\n`);
+      if (sequences.length < 10) io.stdout.write(`(with ${sequences.length} sequences an interval is little more than the range of their differences)\n`);
+    } else if (values.baseline !== undefined) {
+      io.stdout.write(`\nno comparison with ${values.baseline}: it needs two or more sequences\n`);
     }
-    io.stdout.write(`wrote ${files.json}, ${files.successSvg}, ${files.precisionSvg}${files.successPng ? `, ${files.successPng}, ${files.precisionPng}` : ''}${files.resultsDirs.length > 0 ? `, ${path.join(out, 'results')}/` : ''}\n`);
+    io.stdout.write(`wrote ${files.json}, ${files.table}, ${files.successSvg}, ${files.precisionSvg}${files.successPng ? `, ${files.successPng}, ${files.precisionPng}` : ''}${files.resultsDirs.length > 0 ? `, ${path.join(out, 'results')}/` : ''}\n`);
     if (files.pngError !== undefined) io.stderr.write(`PNG plots skipped: ${files.pngError}\n`);
     return 0;
   },

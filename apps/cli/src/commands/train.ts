@@ -35,7 +35,8 @@ Options:
   --no-recycling       exit heads without feature recycling (the ablation)
   --stage-depths D,..  ViT blocks per stage, first stage first (default: the variant's, 2,2,2 for
                        tiny). With --init-from, blocks the weights lack start as the identity,
-                       so 2,2,3 from a 2,2,2 model grows its last stage by one block
+                       so 2,2,3 from a 2,2,2 model grows its last stage by one block (not with
+                       --train-only: blocks that would stay frozen at their start are refused)
   --size-conv-layers N 3x3 layers of each exit's size branch (default: the variant's, 2)
   --offset-input I     what each exit's offset map reads: size-branch (default: the
                        size branch's 3x3 convolutions, which locate centres within a
