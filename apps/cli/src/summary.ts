@@ -53,7 +53,7 @@ export function formatSummary(s: RunSummary): string {
     `speed         ${s.fps.toFixed(1)} fps whole loop, ${s.networkFps.toFixed(1)} fps network only`,
     `mean stages   ${s.meanStages.toFixed(2)} of ${s.exitHistogram.length}`,
     // The first frame sets the template and runs no stage, so the counts cover one frame fewer.
-    `exits         ${histogram}${tracked > 0 ? ` of ${tracked} tracked frames` : ''}`,
+    `exits         ${histogram}${tracked > 0 ? ` of ${tracked} frames after the first` : ''}`,
   ].join('\n');
 }
 

@@ -55,7 +55,7 @@ describe('dytrack track', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/mean stages/);
     // Frame 0 initialises; the exit counts cover the other frames and say so.
-    expect(run.stdout).toMatch(new RegExp(`exits +exit 0: .* of ${FRAMES - 1} tracked frames`));
+    expect(run.stdout).toMatch(new RegExp(`exits +exit 0: .* of ${FRAMES - 1} frames after the first`));
     expect(lines(join(out, 'boxes.txt'))).toHaveLength(FRAMES);
     const frames = lines(join(out, 'frames.jsonl')).map((l) => JSON.parse(l));
     expect(frames).toHaveLength(FRAMES);
