@@ -18,12 +18,13 @@ const thresholds = async () => (JSON.parse(await readFile(join(dir, 'model', 'dy
 describe('dytrack calibrate', () => {
   it('measures every candidate, prints the choice, and with --dry-run writes nothing', async () => {
     const before = await thresholds();
-    const r = await run(['calibrate', 'model', '--sequences', '1', '--candidates', '0,1', '--dry-run']);
+    const r = await run(['calibrate', 'model', '--sequences', '2', '--candidates', '0,1', '--dry-run']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/full depth .*AUC .*mean stages 3\.00/);
     expect(r.stderr).toMatch(/thresholds 0\.00,0\.00,0\.00 .*mean stages 1\.00/);
     expect(r.stderr).toMatch(/thresholds 1\.00,1\.00,0\.00 .*mean stages 3\.00/);
     expect(r.stdout).toMatch(/^chosen: thresholds/);
+    expect(r.stdout).toMatch(/^keeps \d+\.\d% of full depth \(95% interval \d+\.\d% to \d+\.\d% over the 2 validation sequences, paired\)$/m);
     expect(await thresholds()).toEqual(before);
   }, 120_000);
 
@@ -31,6 +32,7 @@ describe('dytrack calibrate', () => {
     // retain 1e-9: any AUC qualifies, so the cheapest candidate (exit at stage 0) wins.
     const r = await run(['calibrate', 'model', '--sequences', '1', '--candidates', '0,1', '--retain', '1e-9', '--eval-sequences', '0']);
     expect(r.code).toBe(0);
+    expect(r.stdout).not.toMatch(/of full depth \(95% interval/); // one sequence: no interval
     expect(await thresholds()).toEqual([0, 0, 0]);
     // No candidate fits a budget of a third of the stages when 1 (never exit early) is the only one: the cheapest is kept.
     const none = await run(['calibrate', 'model', '--sequences', '1', '--candidates', '1', '--max-stages', '0.34', '--eval-sequences', '0']);

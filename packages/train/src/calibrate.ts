@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, MANIFEST_FILE_NAME, parseManifest, type ModelSource } from '@dytrack/core';
 import { createNodeBackend } from '@dytrack/backend-node';
-import { createSyntheticSequence, evaluateTrackers, scorePredictions, summarizeSpeed, type Sequence, type TrackerEntry } from '@dytrack/eval';
+import { createSyntheticSequence, evaluateTrackers, pairedBootstrap, scorePredictions, summarizeSpeed, type PairedDifference, type Sequence, type SequenceScore, type TrackerEntry } from '@dytrack/eval';
 import { fixedDepthPolicy, thresholdPolicy } from '@dytrack/exit-policies';
 import { createTracker, type DyTrackTracker } from '@dytrack/tracker';
 import { HELD_OUT_SEED_BASE, TRAINING_SEED_LIMIT } from './data.js';
@@ -84,6 +84,13 @@ export interface Calibration {
   readonly ruleMet: boolean;
   /** Every measured point, full depth first. */
   readonly points: readonly CalibrationPoint[];
+  /**
+   * The chosen point against full depth, paired by validation sequence ({@link pairedBootstrap}):
+   * the AUC difference and the share of full depth kept, with their 95% intervals. With few
+   * sequences the interval is wide: one sequence lost or held moves the point by a point or more.
+   * Absent with a single validation sequence.
+   */
+  readonly keptOfFullDepth?: PairedDifference;
 }
 
 /** How {@link chooseOperatingPoint} picks among measured points. */
@@ -147,18 +154,32 @@ export async function calibrateThresholds(model: ModelSource, options: Calibrati
   const settings: (readonly number[] | undefined)[] = [undefined, ...candidates.sort((a, b) => a - b).map((t) => [...Array.from({ length: exits - 1 }, () => t), 0])];
   const measured = workers > 1 ? measureInWorkers(model, sequences, settings, { workers, threads: options.threads ?? 1, seedBase: base, length }) : measureHere(model, sequences, settings, options.threads ?? 1);
   const points: CalibrationPoint[] = [];
-  for await (const point of measured) {
+  const perSequence = new Map<CalibrationPoint, number[]>();
+  for await (const { point, sequenceAuc } of measured) {
     points.push(point);
+    perSequence.set(point, sequenceAuc);
     options.onPoint?.(point);
   }
   const [full, ...dynamic] = points as [CalibrationPoint, ...CalibrationPoint[]];
   const chosen = chooseOperatingPoint(full, dynamic, rule, exits);
   const ruleMet = meetsOperatingPointRule(full, chosen, rule, exits);
-  return { thresholds: chosen.thresholds!, data: `synthetic seeds ${base}..${base + count - 1} (validation)`, ...rule, fullDepthAuc: full.auc, chosen, ruleMet, points };
+  const keptOfFullDepth = count > 1 ? pairedBootstrap(perSequence.get(chosen)!, perSequence.get(full)!) : undefined;
+  return { thresholds: chosen.thresholds!, data: `synthetic seeds ${base}..${base + count - 1} (validation)`, ...rule, fullDepthAuc: full.auc, chosen, ruleMet, points, ...(keptOfFullDepth ? { keptOfFullDepth } : {}) };
+}
+
+/** A measured point and its AUC on each validation sequence, in sequence order. */
+interface Measured {
+  readonly point: CalibrationPoint;
+  readonly sequenceAuc: number[];
+}
+
+/** AUC x100 of each sequence's success curve (their mean is the point's AUC). */
+function sequenceAucs(perSequence: readonly { readonly score: SequenceScore }[]): number[] {
+  return perSequence.map(({ score }) => (100 * score.successCurve.reduce((a, b) => a + b, 0)) / score.successCurve.length);
 }
 
 /** Measures the settings one after another in this thread, with one tracker per setting. */
-async function* measureHere(model: ModelSource, sequences: readonly Sequence[], settings: readonly (readonly number[] | undefined)[], threads: number): AsyncGenerator<CalibrationPoint> {
+async function* measureHere(model: ModelSource, sequences: readonly Sequence[], settings: readonly (readonly number[] | undefined)[], threads: number): AsyncGenerator<Measured> {
   const exits = model.manifest.stages.length;
   const backend = createNodeBackend({ intraOpNumThreads: threads });
   const trackers: DyTrackTracker[] = [];
@@ -169,7 +190,7 @@ async function* measureHere(model: ModelSource, sequences: readonly Sequence[], 
       trackers.push(tracker);
       const entry: TrackerEntry = { name: 'dytrack', create: () => ({ init: (f, b) => tracker.init(f, b), update: (f) => tracker.update(f) }) };
       const [r] = await evaluateTrackers([entry], sequences);
-      yield { thresholds, auc: r!.score.auc, meanStages: r!.speed?.meanStages ?? exits };
+      yield { point: { thresholds, auc: r!.score.auc, meanStages: r!.speed?.meanStages ?? exits }, sequenceAuc: sequenceAucs(r!.perSequence) };
     }
   } finally {
     for (const t of trackers) await t.dispose();
@@ -186,7 +207,7 @@ async function* measureInWorkers(
   sequences: readonly Sequence[],
   settings: readonly (readonly number[] | undefined)[],
   options: { workers: number; threads: number; seedBase: number; length: number },
-): AsyncGenerator<CalibrationPoint> {
+): AsyncGenerator<Measured> {
   const exits = model.manifest.stages.length;
   // A worker beyond one per run would only load the model.
   const workers = Math.min(options.workers, settings.length * sequences.length);
@@ -198,8 +219,8 @@ async function* measureInWorkers(
     for (const p of pending) p.catch(() => undefined);
     for (let i = 0; i < settings.length; i++) {
       const runs = await pending[i]!;
-      const { score } = scorePredictions(sequences, new Map(runs.map((r) => [r.sequence, r.boxes] as const)));
-      yield { thresholds: settings[i], auc: score.auc, meanStages: summarizeSpeed(runs).meanStages ?? exits };
+      const { score, perSequence } = scorePredictions(sequences, new Map(runs.map((r) => [r.sequence, r.boxes] as const)));
+      yield { point: { thresholds: settings[i], auc: score.auc, meanStages: summarizeSpeed(runs).meanStages ?? exits }, sequenceAuc: sequenceAucs(perSequence) };
     }
   } finally {
     await pool.close();

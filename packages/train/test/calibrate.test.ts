@@ -44,6 +44,12 @@ describe('calibrateThresholds', () => {
     expect(c.thresholds).toEqual(c.chosen.thresholds);
     // Never exiting early keeps 100% of full depth, so the rule is always met here.
     expect(c.ruleMet).toBe(true);
+    // The chosen point against full depth, paired by sequence: its share is the ratio of the two AUCs.
+    expect(c.keptOfFullDepth!.sequences).toBe(2);
+    expect(c.keptOfFullDepth!.ratio).toBeCloseTo(c.chosen.auc / full!.auc, 12);
+    expect(c.keptOfFullDepth!.difference).toBeCloseTo(c.chosen.auc - full!.auc, 12);
+    expect(c.keptOfFullDepth!.ratioLow).toBeLessThanOrEqual(c.keptOfFullDepth!.ratio);
+    expect(c.keptOfFullDepth!.ratioHigh).toBeGreaterThanOrEqual(c.keptOfFullDepth!.ratio);
     expect(c.data).toContain(String(CALIBRATION_SEED_BASE));
 
     await writeDefaultThresholds(dir, [0.65, 0.55, 0], { calibration: c });
@@ -61,8 +67,9 @@ describe('calibrateThresholds', () => {
     const here = await calibrateThresholds(model, options);
     const order: unknown[] = [];
     const workers = await calibrateThresholds(model, { ...options, workers: 2, onPoint: (p) => order.push(p.thresholds) });
-    // Same boxes, so the same AUC to the last bit, the same stages and the same choice.
+    // Same boxes, so the same AUC to the last bit, the same stages and the same choice (and interval).
     expect(workers).toEqual(here);
+    expect(here.keptOfFullDepth!.ratio).toBeCloseTo(here.chosen.auc / here.fullDepthAuc, 12);
     expect(order).toEqual([undefined, [0, 0, 0], [0.5, 0.5, 0], [0.9, 0.9, 0]]);
     // The points differ from one another, so equality above is not two empty answers agreeing.
     expect(new Set(here.points.map((p) => p.meanStages)).size).toBeGreaterThan(1);

@@ -11,7 +11,9 @@ sequences (seeds ${CALIBRATION_SEED_BASE} and up: neither training nor held-out
 test data) at full depth and with the threshold policy at each candidate
 threshold, and keeps the candidate with the fewest mean stages whose AUC is at
 least --retain x the full-depth AUC, or with --max-stages the candidate with the
-highest AUC within that share of the stages. Writes the thresholds into MODEL_DIR's
+highest AUC within that share of the stages, and says what share of full depth it
+keeps with a 95% paired bootstrap interval over the validation sequences (read the
+interval before trusting a tenth of a point). Writes the thresholds into MODEL_DIR's
 dytrack.model.json (the ONNX files are untouched), then re-runs the held-out
 evaluation so the manifest's figures match the new defaults.
 
@@ -82,6 +84,11 @@ export const calibrateCommand: Command = {
     });
     const rule = maxStages !== undefined ? `at most ${maxStages} of the stages` : `retain ${retain}`;
     io.stdout.write(`chosen: ${point(calibration.chosen)} (full depth ${calibration.fullDepthAuc.toFixed(1)}, ${rule})\n`);
+    const kept = calibration.keptOfFullDepth;
+    if (kept) {
+      const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+      io.stdout.write(`keeps ${pct(kept.ratio)} of full depth (95% interval ${pct(kept.ratioLow)} to ${pct(kept.ratioHigh)} over the ${kept.sequences} validation sequences, paired)\n`);
+    }
     if (!calibration.ruleMet) {
       const fallback = maxStages !== undefined ? 'the cheapest candidate' : 'the most accurate candidate';
       io.stdout.write(`no candidate met the rule (${rule}) on the validation sequences; chose ${fallback}\n`);
