@@ -88,6 +88,7 @@ describe('dytrack eval', () => {
       expect(tableRow(rescored.stdout, name).slice(1, 6)).toEqual(tableRow(stdout, name).slice(1, 6));
     }
     expect(await readFile(path.join(dir, 'ev', 'table.txt'), 'utf8')).toMatch(/seqs > 10 apart/);
+    await expectPng(path.join(dir, 'ev', 'comparison.png'), 640, 64 + 52 + 3 * 34); // one row per compared tracker
     expect(stdout).toMatch(/with 2 sequences an interval is little more than the range/);
     // ... and compares them with the row named by --baseline.
     const against = await run(['eval', '--results', 'ev/results', '--dataset', 'synth', '--baseline', 'static', '--out', 'rescored']);

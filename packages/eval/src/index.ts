@@ -46,7 +46,7 @@ export type { OpenCvMat, OpenCvModule, OpenCvTrackerKind } from './opencv.js';
 export { loadOpenCv, openCvTrackerKinds, createOpenCvTracker, openCvTrackerEntry } from './opencv.js';
 
 export type { ChartSeries, ChartSpec, NamedScore } from './plots.js';
-export { lineChartSvg, successPlotSvg, precisionPlotSvg, svgToPng } from './plots.js';
+export { lineChartSvg, successPlotSvg, precisionPlotSvg, comparisonPlotSvg, svgToPng } from './plots.js';
 
 export type { OperatingPoint, SweepOptions, SweepResult } from './sweep.js';
 export { runSweep, sweepPlotSvg } from './sweep.js';

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { BackendError } from '@dytrack/core';
+import type { TrackerComparison } from './compare.js';
 import { CENTER_THRESHOLDS, OVERLAP_THRESHOLDS, type AggregateScore } from './metrics.js';
 
 /** One line (or set of points) on a chart. */
@@ -185,4 +186,55 @@ export async function svgToPng(svg: string): Promise<Uint8Array> {
   const fontFiles = FONT_CANDIDATES.filter((f) => existsSync(f));
   const resvg = new Resvg(svg, { font: { loadSystemFonts: true, fontFiles, defaultFontFamily: 'DejaVu Sans' }, background: '#ffffff' });
   return resvg.render().asPng();
+}
+
+/**
+ * Paired comparisons as a forest plot: one row per tracker, its share of the baseline's AUC as a
+ * dot with its 95% interval as a bar, and a dashed line at 100% (as good as the baseline). A bar
+ * that crosses the line is a difference the sequences do not establish.
+ */
+export function comparisonPlotSvg(comparisons: readonly TrackerComparison[], title = 'AUC kept'): string {
+  const labelWidth = Math.max(80, ...comparisons.map((c) => 7 * c.tracker.length)) + 16;
+  const rowH = 34;
+  const W = 640;
+  const m = { left: labelWidth, right: 24, top: 64, bottom: 52 };
+  const H = m.top + m.bottom + Math.max(1, comparisons.length) * rowH;
+  const pw = W - m.left - m.right;
+  const values = comparisons.flatMap((c) => [c.ratioLow, c.ratioHigh, c.ratio]).filter(Number.isFinite).map((v) => 100 * v);
+  let lo = Math.min(100, ...values);
+  let hi = Math.max(100, ...values);
+  const pad = Math.max(1, 0.08 * (hi - lo));
+  lo -= pad;
+  hi += pad;
+  const sx = (v: number): number => m.left + ((v - lo) / (hi - lo)) * pw;
+  const f = (v: number): string => v.toFixed(2);
+  const baseline = comparisons[0]?.baseline ?? '';
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="${FONT}">`);
+  parts.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
+  parts.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${esc(title)}</text>`);
+  parts.push(`<text x="${W / 2}" y="44" text-anchor="middle" font-size="12" fill="#555555">${esc(`share of ${baseline}'s AUC, 95% paired bootstrap interval over ${comparisons[0]?.sequences ?? 0} sequences`)}</text>`);
+  const bottom = H - m.bottom;
+  for (const t of niceTicks(lo, hi)) {
+    parts.push(`<line x1="${f(sx(t))}" y1="${m.top}" x2="${f(sx(t))}" y2="${bottom}" stroke="#e0e0e0"/>`);
+    parts.push(`<text x="${f(sx(t))}" y="${bottom + 18}" text-anchor="middle" font-size="12">${esc(`${t}%`)}</text>`);
+  }
+  parts.push(`<line x1="${f(sx(100))}" y1="${m.top}" x2="${f(sx(100))}" y2="${bottom}" stroke="#333333" stroke-dasharray="6 4"/>`);
+  parts.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${bottom - m.top}" fill="none" stroke="#333333"/>`);
+  parts.push(`<text x="${m.left + pw / 2}" y="${H - 12}" text-anchor="middle" font-size="14">${esc(`AUC kept (% of ${baseline})`)}</text>`);
+  comparisons.forEach((c, k) => {
+    const y = m.top + (k + 0.5) * rowH;
+    const color = PALETTE[(k + 1) % PALETTE.length]!;
+    parts.push(`<text x="${m.left - 8}" y="${f(y + 4)}" text-anchor="end" font-size="12">${esc(c.tracker)}</text>`);
+    if (Number.isFinite(c.ratioLow) && Number.isFinite(c.ratioHigh)) {
+      parts.push(`<line x1="${f(sx(100 * c.ratioLow))}" y1="${f(y)}" x2="${f(sx(100 * c.ratioHigh))}" y2="${f(y)}" stroke="${color}" stroke-width="3"/>`);
+      for (const v of [c.ratioLow, c.ratioHigh]) parts.push(`<line x1="${f(sx(100 * v))}" y1="${f(y - 6)}" x2="${f(sx(100 * v))}" y2="${f(y + 6)}" stroke="${color}" stroke-width="2"/>`);
+    }
+    if (Number.isFinite(c.ratio)) {
+      parts.push(`<circle cx="${f(sx(100 * c.ratio))}" cy="${f(y)}" r="5" fill="${color}" stroke="#ffffff" stroke-width="1"/>`);
+      parts.push(`<text x="${f(sx(100 * c.ratio))}" y="${f(y - 9)}" text-anchor="middle" font-size="11">${esc(`${(100 * c.ratio).toFixed(1)}%`)}</text>`);
+    }
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { writeResults, type TrackerEvaluation } from './harness.js';
 import { OVERLAP_THRESHOLDS, summarizeCurves, type FailureBreakdown } from './metrics.js';
 import { formatComparisonTable, type TrackerComparison } from './compare.js';
-import { precisionPlotSvg, successPlotSvg, svgToPng } from './plots.js';
+import { comparisonPlotSvg, precisionPlotSvg, successPlotSvg, svgToPng } from './plots.js';
 import { formatTextTable } from './table.js';
 
 const fmt = (v: number | undefined, digits = 1): string => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(v >= 1000 ? 0 : digits));
@@ -83,11 +83,14 @@ export interface ReportFiles {
   readonly precisionPng: string | undefined;
   /** Results directory per tracker that was run here. */
   readonly resultsDirs: readonly string[];
+  /** The comparisons' forest plot, when there were comparisons (PNG as the other plots). */
+  readonly comparisonSvg?: string;
+  readonly comparisonPng?: string;
 }
 
 /**
  * Writes an evaluation: `results.json`, `table.txt` (the results, breakdown and, when given,
- * comparison tables), per-sequence results files
+ * comparison tables), per-sequence results files, the comparisons' forest plot (`comparison.svg`/`.png`)
  * (`results/TRACKER/SEQUENCE.txt`), and the success and precision plots as SVG
  * and PNG (PNG left out, with `pngError` set, when resvg cannot be loaded).
  * `meta` goes into the JSON; a string `meta.title` names the data in the plot titles;
@@ -119,17 +122,36 @@ export async function writeEvaluationReport(
   const pSvg = precisionPlotSvg(named, `Precision plot${where}`);
   await writeFile(successSvg, sSvg);
   await writeFile(precisionSvg, pSvg);
+  const cSvg = comparisons.length > 0 ? comparisonPlotSvg(comparisons, `AUC kept${where}`) : undefined;
+  const comparisonSvg = cSvg === undefined ? undefined : path.join(outDir, 'comparison.svg');
+  if (cSvg !== undefined) await writeFile(comparisonSvg!, cSvg);
   let successPng: string | undefined;
   let precisionPng: string | undefined;
+  let comparisonPng: string | undefined;
   let pngError: string | undefined;
   try {
     successPng = path.join(outDir, 'success.png');
     await writeFile(successPng, await svgToPng(sSvg));
     precisionPng = path.join(outDir, 'precision.png');
     await writeFile(precisionPng, await svgToPng(pSvg));
+    if (cSvg !== undefined) {
+      comparisonPng = path.join(outDir, 'comparison.png');
+      await writeFile(comparisonPng, await svgToPng(cSvg));
+    }
   } catch (error) {
-    successPng = precisionPng = undefined;
+    successPng = precisionPng = comparisonPng = undefined;
     pngError = (error as Error).message;
   }
-  return { json, table, successSvg, successPng, precisionSvg, precisionPng, resultsDirs, ...(pngError === undefined ? {} : { pngError }) };
+  return {
+    json,
+    table,
+    successSvg,
+    successPng,
+    precisionSvg,
+    precisionPng,
+    resultsDirs,
+    ...(comparisonSvg === undefined ? {} : { comparisonSvg }),
+    ...(comparisonPng === undefined ? {} : { comparisonPng }),
+    ...(pngError === undefined ? {} : { pngError }),
+  };
 }

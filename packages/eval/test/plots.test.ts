@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodePngRgba } from '@dytrack/image';
 import {
   aggregateScores,
+  comparisonPlotSvg,
   createStaticTracker,
   createSyntheticSequence,
   evaluateTrackers,
@@ -32,6 +33,24 @@ describe('plots', () => {
     const p = precisionPlotSvg([{ name: 'a<b', score: poor }]);
     expect(p).toContain('a&lt;b [100.0]'); // escaped; centre error 4 px is within 20
     expect(p).toContain('Location error threshold (pixels)');
+  });
+
+  it('draws paired comparisons as a forest plot: a row, a dot and an interval per tracker, a line at 100%', async () => {
+    const rows = [
+      { tracker: 'dytrack[fixed:0]', baseline: 'dytrack[full]', difference: -5, differenceLow: -9, differenceHigh: -1, ratio: 0.9, ratioLow: 0.82, ratioHigh: 0.98, sequences: 32, largeDifferences: 6 },
+      { tracker: 'a<b', baseline: 'dytrack[full]', difference: 1, differenceLow: -1, differenceHigh: 3, ratio: 1.02, ratioLow: 0.98, ratioHigh: 1.06, sequences: 32, largeDifferences: 2 },
+    ];
+    const svg = comparisonPlotSvg(rows, 'AUC kept on test');
+    expect(svg).toContain('AUC kept on test');
+    expect(svg).toContain("share of dytrack[full]'s AUC, 95% paired bootstrap interval over 32 sequences");
+    expect(svg).toContain('dytrack[fixed:0]');
+    expect(svg).toContain('a&lt;b');
+    expect(svg).toContain('90.0%');
+    expect(svg).toContain('102.0%');
+    expect(svg.match(/<circle/g)).toHaveLength(2);
+    expect(svg).toContain('stroke-dasharray="6 4"'); // the 100% line
+    const png = decodePngRgba(await svgToPng(svg), { name: 'comparison.png' });
+    expect([png.width, png.height]).toEqual([640, 64 + 52 + 2 * 34]);
   });
 
   it('rasterises to a PNG whose curves are drawn in their colours', async () => {

@@ -303,7 +303,7 @@ export const evalCommand: Command = {
     } else if (values.baseline !== undefined) {
       io.stdout.write(`\nno comparison with ${values.baseline}: it needs two or more sequences\n`);
     }
-    io.stdout.write(`wrote ${files.json}, ${files.table}, ${files.successSvg}, ${files.precisionSvg}${files.successPng ? `, ${files.successPng}, ${files.precisionPng}` : ''}${files.resultsDirs.length > 0 ? `, ${path.join(out, 'results')}/` : ''}\n`);
+    io.stdout.write(`wrote ${files.json}, ${files.table}, ${files.successSvg}, ${files.precisionSvg}${files.successPng ? `, ${files.successPng}, ${files.precisionPng}` : ''}${files.comparisonSvg ? `, ${files.comparisonPng ?? files.comparisonSvg}` : ''}${files.resultsDirs.length > 0 ? `, ${path.join(out, 'results')}/` : ''}\n`);
     if (files.pngError !== undefined) io.stderr.write(`PNG plots skipped: ${files.pngError}\n`);
     return 0;
   },
