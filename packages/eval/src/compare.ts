@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@dytrack/core';
 import type { TrackerEvaluation } from './harness.js';
+import { successAuc } from './metrics.js';
 import { formatTextTable } from './table.js';
 import { createRng } from './rng.js';
 
@@ -113,7 +114,7 @@ export function compareEvaluations(evaluations: readonly TrackerEvaluation[], op
   if (evaluations.length === 0) return [];
   const base = options.baseline === undefined ? evaluations[0]! : evaluations.find((e) => e.tracker === options.baseline);
   if (!base) throw new InvalidArgumentError(`compareEvaluations: no tracker named "${options.baseline}" (have ${evaluations.map((e) => e.tracker).join(', ')})`);
-  const baseAuc = new Map(base.perSequence.map((p) => [p.sequence, auc(p.score.successCurve)]));
+  const baseAuc = new Map(base.perSequence.map((p) => [p.sequence, successAuc(p.score.successCurve)]));
   return evaluations
     .filter((e) => e !== base)
     .map((e) => {
@@ -123,15 +124,8 @@ export function compareEvaluations(evaluations: readonly TrackerEvaluation[], op
         if (v === undefined) throw new InvalidArgumentError(`compareEvaluations: ${base.tracker} did not run sequence "${p.sequence}"`);
         return v;
       });
-      return { tracker: e.tracker, baseline: base.tracker, ...pairedBootstrap(e.perSequence.map((p) => auc(p.score.successCurve)), b, options) };
+      return { tracker: e.tracker, baseline: base.tracker, ...pairedBootstrap(e.perSequence.map((p) => successAuc(p.score.successCurve)), b, options) };
     });
-}
-
-/** AUC ×100 of one success curve, as `summarizeCurves` computes it. */
-function auc(success: ArrayLike<number>): number {
-  let sum = 0;
-  for (let k = 0; k < success.length; k++) sum += success[k]!;
-  return (100 * sum) / success.length;
 }
 
 /**

@@ -22,6 +22,7 @@ export {
   sequenceErrors,
   scoreSequence,
   summarizeCurves,
+  successAuc,
   aggregateScores,
   failureBreakdown,
   LOSING_SEQUENCE_SHARE,

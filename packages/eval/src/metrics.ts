@@ -269,12 +269,17 @@ export interface AggregateScore extends MetricSummary {
   readonly sequences: number;
 }
 
-/** Summary numbers of one set of curves. */
-export function summarizeCurves(success: ArrayLike<number>, precision: ArrayLike<number>, normPrecision: ArrayLike<number>): MetricSummary {
+/** Success AUC x100 of a success curve (one sequence's or a mean): the mean of its values. */
+export function successAuc(success: ArrayLike<number>): number {
   let sum = 0;
   for (let k = 0; k < success.length; k++) sum += success[k]!;
+  return (100 * sum) / success.length;
+}
+
+/** Summary numbers of one set of curves. */
+export function summarizeCurves(success: ArrayLike<number>, precision: ArrayLike<number>, normPrecision: ArrayLike<number>): MetricSummary {
   return {
-    auc: (100 * sum) / success.length,
+    auc: successAuc(success),
     precision: 100 * precision[AT_20]!,
     normPrecision: 100 * normPrecision[AT_20]!,
     op50: 100 * success[10]!,

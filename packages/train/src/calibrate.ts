@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, MANIFEST_FILE_NAME, parseManifest, type ModelSource } from '@dytrack/core';
 import { createNodeBackend } from '@dytrack/backend-node';
-import { createSyntheticSequence, evaluateTrackers, pairedBootstrap, scorePredictions, summarizeSpeed, type PairedDifference, type Sequence, type SequenceScore, type TrackerEntry } from '@dytrack/eval';
+import { createSyntheticSequence, evaluateTrackers, pairedBootstrap, scorePredictions, successAuc, summarizeSpeed, type PairedDifference, type Sequence, type SequenceScore, type TrackerEntry } from '@dytrack/eval';
 import { fixedDepthPolicy, thresholdPolicy } from '@dytrack/exit-policies';
 import { createTracker, type DyTrackTracker } from '@dytrack/tracker';
 import { HELD_OUT_SEED_BASE, TRAINING_SEED_LIMIT } from './data.js';
@@ -173,9 +173,9 @@ interface Measured {
   readonly sequenceAuc: number[];
 }
 
-/** AUC x100 of each sequence's success curve (their mean is the point's AUC). */
+/** AUC x100 of each sequence (their mean is the point's AUC). */
 function sequenceAucs(perSequence: readonly { readonly score: SequenceScore }[]): number[] {
-  return perSequence.map(({ score }) => (100 * score.successCurve.reduce((a, b) => a + b, 0)) / score.successCurve.length);
+  return perSequence.map(({ score }) => successAuc(score.successCurve));
 }
 
 /** Measures the settings one after another in this thread, with one tracker per setting. */

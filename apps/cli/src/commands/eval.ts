@@ -80,6 +80,11 @@ export interface DyTrackEntries {
   dispose(): Promise<void>;
 }
 
+/** The results row of DyTrack under one `--policy` spec: `dytrack[threshold]`, `dytrack[fixed:0]`. */
+function dytrackRowName(spec: string): string {
+  return `dytrack[${spec}]`;
+}
+
 /**
  * Loads a model directory and makes one {@link TrackerEntry} per policy. Each
  * entry keeps one tracker (sessions load once) and re-inits it per sequence.
@@ -97,7 +102,7 @@ export async function loadDyTrackEntries(
   const entries: TrackerEntry[] = specs.map((spec, i) => {
     let tracker: Promise<DyTrackTracker> | undefined;
     return {
-      name: options.label ? options.label(spec) : `dytrack[${spec}]`,
+      name: options.label ? options.label(spec) : dytrackRowName(spec),
       async create() {
         tracker ??= createTracker({ backend, model, exitPolicy: policies[i]! }).then((t) => {
           trackers.push(t);
@@ -253,7 +258,7 @@ export const evalCommand: Command = {
       warmup = numberOption(values.warmup, 'warmup', 3);
       threadCount(values.threads);
       if (values.baseline !== undefined) {
-        const rows = names.flatMap((n) => (n === 'dytrack' ? (values.policy ?? ['threshold']).map((p) => `dytrack[${p}]`) : [n]));
+        const rows = names.flatMap((n) => (n === 'dytrack' ? (values.policy ?? ['threshold']).map(dytrackRowName) : [n]));
         if (!rows.includes(values.baseline)) throw new UsageError(`--baseline "${values.baseline}" is not one of the rows: ${rows.join(', ')}`);
       }
     }
