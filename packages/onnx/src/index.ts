@@ -10,7 +10,7 @@
  *
  * @packageDocumentation
  */
-export type { GraphNode, Initializer, OpOptions, GraphOptions, ValueLike } from './graph.js';
+export type { GraphNode, Initializer, OpOptions, GraphOptions, ValueLike, GradientOverride } from './graph.js';
 export { Graph, Value, OPSET_VERSION, axisOf } from './graph.js';
 
 export type { Attribute, AttributeInput, AttributesInput } from './attributes.js';
