@@ -115,7 +115,15 @@ const matmulRule: GradientRule = ({ g, node, dy, needsGrad }) => {
     d = g.unsqueeze(d, [-1]);
   }
   const da = needsGrad[0] ? unb(g, g.matmul(d, transposeLast2(g, b2)), a2) : undefined;
-  const db = needsGrad[1] ? unb(g, g.matmul(transposeLast2(g, a2), d), b2) : undefined;
+  // A weight shared across the batch (b 2-D, a batched) gets its gradient from one GEMM over
+  // all rows, [K, rows] x [rows, N], instead of a batched product summed over the batch after.
+  const aShape = a2.staticShape();
+  const flat = b2.staticShape().length === 2 && aShape.length > 2;
+  const db = !needsGrad[1]
+    ? undefined
+    : flat
+      ? g.matmul(g.transpose(g.reshape(a2, [-1, aShape[aShape.length - 1]!]), [1, 0]), g.reshape(d, [-1, b2.staticShape()[1]!]))
+      : unb(g, g.matmul(transposeLast2(g, a2), d), b2);
   return [da && a2 !== a ? g.reshape(da, a.staticShape()) : da, db && b2 !== b ? g.reshape(db, b.staticShape()) : db];
 };
 

@@ -46,6 +46,7 @@ const cases: GradCase[] = [
   { name: 'Min broadcast', op: 'Min', inputs: [{ shape: [3, 1] }, { shape: [3, 2] }], build: (g, [a, b]) => g.min(a, b) },
   { name: 'Sum variadic broadcast', op: 'Sum', inputs: [{ shape: [2, 3] }, { shape: [3] }, { shape: [2, 1] }], build: (g, xs) => g.op('Sum', xs) },
   { name: 'MatMul [2,3,4]@[4,5]', op: 'MatMul', inputs: [{ shape: [2, 3, 4] }, { shape: [4, 5] }], build: (g, [a, b]) => g.matmul(a, b) },
+  { name: 'MatMul [2,2,3,4]@[4,5] (weight gradient as one GEMM)', op: 'MatMul', inputs: [{ shape: [2, 2, 3, 4] }, { shape: [4, 5] }], build: (g, [a, b]) => g.matmul(a, b) },
   { name: 'MatMul [3,4]@[2,4,5]', op: 'MatMul', inputs: [{ shape: [3, 4] }, { shape: [2, 4, 5] }], build: (g, [a, b]) => g.matmul(a, b) },
   { name: 'MatMul batch broadcast [2,1,3,4]@[1,2,4,2]', op: 'MatMul', inputs: [{ shape: [2, 1, 3, 4] }, { shape: [1, 2, 4, 2] }], build: (g, [a, b]) => g.matmul(a, b) },
   { name: 'MatMul vector@matrix', op: 'MatMul', inputs: [{ shape: [4] }, { shape: [4, 3] }], build: (g, [a, b]) => g.matmul(a, b) },
