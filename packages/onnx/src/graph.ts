@@ -89,6 +89,22 @@ export interface GraphOptions {
   readonly dtype?: FloatDType;
 }
 
+/** Geometry of {@link Graph.conv} and {@link Graph.convTranspose}; each list has one entry per spatial axis (pads two). */
+export interface ConvOptions {
+  /** Default 1 on every axis. */
+  readonly strides?: readonly number[];
+  /** Start paddings of every axis, then end paddings. Default 0. */
+  readonly pads?: readonly number[];
+  /** Default 1 on every axis. */
+  readonly dilations?: readonly number[];
+  /** Channel groups (default 1; the channel count for a depthwise convolution). */
+  readonly group?: number;
+}
+
+function convAttributes(o: ConvOptions): AttributesInput {
+  return { strides: o.strides, pads: o.pads, dilations: o.dilations, group: o.group };
+}
+
 /** A closed-form gradient of a composite value: see {@link Graph.setGradient}. */
 export interface GradientOverride {
   /** The values the composite is computed from (the ones `backward` returns gradients for). */
@@ -562,6 +578,23 @@ export class Graph {
       alpha: floatAttr(options.alpha ?? 1),
       beta: floatAttr(options.beta ?? 1),
     });
+  }
+
+  /**
+   * N-d convolution (ONNX `Conv`, channels first): `x [N, C, ...]`, `w [M, C/group, ...k]`,
+   * optional bias `[M]`. Explicit padding only: `pads` lists every axis's start, then every
+   * axis's end (`[top, left, bottom, right]` in 2-d). `@dytrack/autograd` differentiates it.
+   */
+  conv(x: Value, w: Value, b?: Value, options: ConvOptions = {}): Value {
+    return this.op('Conv', [x, w, b], convAttributes(options));
+  }
+
+  /**
+   * N-d transposed convolution (ONNX `ConvTranspose`): `x [N, C, ...]`, `w [C, M/group, ...k]`;
+   * `outputPadding` adds to the end of each spatial axis (below the stride).
+   */
+  convTranspose(x: Value, w: Value, b?: Value, options: ConvOptions & { readonly outputPadding?: readonly number[] } = {}): Value {
+    return this.op('ConvTranspose', [x, w, b], { ...convAttributes(options), output_padding: options.outputPadding });
   }
 
   /** Softmax along `axis` (default last). */
