@@ -7,6 +7,9 @@
 #
 # The evaluations the original phases ran at their ends are skipped (--no-eval): they do not
 # change the weights. Measure the result with `dytrack eval ... --model OUT_DIR/g1/model`.
+# Weights depend on the training step's rounding: the shipped g1 reproduces bit for bit at
+# commit ae34b5e; later commits (a faster step: closed-form GELU gradient, one-GEMM weight
+# gradients, folded AdamW) train the same recipe to weights that differ in rounding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-runs/recipe}"

@@ -82,14 +82,18 @@ export function gradients(g: Graph, loss: Value, wrt: readonly Value[], options:
   // Backward reachability from loss, restricted to values reachable from wrt.
   const toLoss = new Set<Value>([loss]);
   const active: GraphNode[] = [];
+  // A value with a gradient override (Graph.setGradient) leads back to the override's inputs,
+  // not through the nodes that compute it.
+  const overrideOf = (node: GraphNode) => (node.outputs.length === 1 ? g.gradientOverride(node.outputs[0]) : undefined);
   for (let i = nodes.length - 1; i >= 0; i--) {
     const node = nodes[i];
     if (!node.outputs.some((o) => toLoss.has(o) && fromWrt.has(o))) continue;
     active.push(node);
-    for (const v of node.inputs) if (v !== undefined && fromWrt.has(v)) toLoss.add(v);
+    for (const v of overrideOf(node)?.inputs ?? node.inputs) if (v !== undefined && fromWrt.has(v)) toLoss.add(v);
   }
   // Fail before emitting anything when a rule is missing.
   for (const node of active) {
+    if (overrideOf(node)) continue;
     if (!rules[node.opType] && node.domain === '') throw new NoGradientRuleError(node.opType, node.name);
     if (node.domain !== '' && !rules[`${node.domain}.${node.opType}`]) throw new NoGradientRuleError(`${node.domain}.${node.opType}`, node.name);
   }
@@ -113,6 +117,19 @@ export function gradients(g: Graph, loss: Value, wrt: readonly Value[], options:
     for (const node of active) {
       const dy = node.outputs.map((o) => (toLoss.has(o) ? collect(o) : undefined));
       if (dy.every((d) => d === undefined)) continue;
+      const override = overrideOf(node);
+      if (override) {
+        const grads = g.scope(node.name.replace(/\//g, '.'), () => override.backward(dy[0]!));
+        override.inputs.forEach((v, i) => {
+          const grad = grads[i];
+          if (!grad) throw new InvalidArgumentError(`gradient override of ${node.outputs[0]!.name} returned no gradient for ${v.name}`);
+          if (grad.shape && v.shape && grad.shape.join(',') !== v.shape.join(',')) {
+            throw new InvalidArgumentError(`gradient override of ${node.outputs[0]!.name} returned shape [${grad.shape.join(',')}] for ${v.name} of shape [${v.shape.join(',')}]`);
+          }
+          if (fromWrt.has(v) && toLoss.has(v)) accumulate(v, grad);
+        });
+        continue;
+      }
       const needsGrad = node.inputs.map((v) => v !== undefined && fromWrt.has(v) && toLoss.has(v));
       const rule = rules[node.domain === '' ? node.opType : `${node.domain}.${node.opType}`];
       const grads = g.scope(node.name.replace(/\//g, '.'), () => rule({ g, node, dy, needsGrad }));

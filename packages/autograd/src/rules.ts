@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@dytrack/core';
 import type { Graph, GraphNode, Value } from '@dytrack/onnx';
-import { elementAsNumber, intAttr, intsAttr, numberAttr, normalizeAxis } from '@dytrack/onnx';
+import { convGeometry, elementAsNumber, intAttr, intsAttr, numberAttr, normalizeAxis } from '@dytrack/onnx';
 
 /** What a {@link GradientRule} receives for one node. */
 export interface GradientContext {
@@ -115,7 +115,15 @@ const matmulRule: GradientRule = ({ g, node, dy, needsGrad }) => {
     d = g.unsqueeze(d, [-1]);
   }
   const da = needsGrad[0] ? unb(g, g.matmul(d, transposeLast2(g, b2)), a2) : undefined;
-  const db = needsGrad[1] ? unb(g, g.matmul(transposeLast2(g, a2), d), b2) : undefined;
+  // A weight shared across the batch (b 2-D, a batched) gets its gradient from one GEMM over
+  // all rows, [K, rows] x [rows, N], instead of a batched product summed over the batch after.
+  const aShape = a2.staticShape();
+  const flat = b2.staticShape().length === 2 && aShape.length > 2;
+  const db = !needsGrad[1]
+    ? undefined
+    : flat
+      ? g.matmul(g.transpose(g.reshape(a2, [-1, aShape[aShape.length - 1]!]), [1, 0]), g.reshape(d, [-1, b2.staticShape()[1]!]))
+      : unb(g, g.matmul(transposeLast2(g, a2), d), b2);
   return [da && a2 !== a ? g.reshape(da, a.staticShape()) : da, db && b2 !== b ? g.reshape(db, b.staticShape()) : db];
 };
 
@@ -136,6 +144,58 @@ const gemmRule: GradientRule = ({ g, node, dy, needsGrad }) => {
   if (needsGrad[1]) db = transB ? g.matmul(g.transpose(d, [1, 0]), opA) : g.matmul(g.transpose(opA, [1, 0]), d);
   const dc = c && needsGrad[2] ? unb(g, beta === 1 ? dy[0]! : g.mul(dy[0]!, beta), c) : undefined;
   return [da, db, dc];
+};
+
+/**
+ * Gradient of Conv (any rank, strides, dilations, explicit pads, groups). The input's is the
+ * transposed convolution of `dy` with the same weight and geometry, its output padded to the
+ * input's size. The weight's is a convolution of the input with `dy` as the kernel, batch and
+ * channel axes swapped (`x [C, N, ...]` by `dy [M, N, ...]`, stride and dilation exchanged), then
+ * cut to the kernel's size; with groups it is computed for every channel pair and the pairs
+ * within a group are kept.
+ */
+const convRule: GradientRule = ({ g, node, dy, needsGrad }) => {
+  const x = input(node, 0);
+  const w = input(node, 1);
+  const b = node.inputs[2];
+  const d = dy[0]!;
+  const xs = x.staticShape();
+  const ws = w.staticShape();
+  const ys = d.staticShape();
+  const geo = convGeometry('Conv', node.attributes, ws);
+  const n = ws.length - 2;
+  const spatial = Array.from({ length: n }, (_, i) => i + 2);
+  const pads = [...geo.padsBegin, ...geo.padsEnd];
+  let dx: Value | undefined;
+  if (needsGrad[0]) {
+    const outputPadding = spatial.map((a, i) => {
+      const covered = geo.strides[i]! * (ys[a]! - 1) + (geo.kernel[i]! - 1) * geo.dilations[i]! + 1 - geo.padsBegin[i]! - geo.padsEnd[i]!;
+      return xs[a]! - covered;
+    });
+    dx = g.convTranspose(d, w, undefined, { strides: geo.strides, dilations: geo.dilations, pads, group: geo.group, outputPadding });
+  }
+  let dw: Value | undefined;
+  if (needsGrad[1]) {
+    const swap = [1, 0, ...spatial];
+    // [C, M, ...] holding every (input channel, output channel) pair, possibly longer than the kernel.
+    let pairs = g.conv(g.transpose(x, swap), g.transpose(d, swap), undefined, { strides: geo.dilations, dilations: geo.strides, pads });
+    const ps = pairs.staticShape();
+    if (spatial.some((a) => ps[a] !== ws[a])) pairs = g.slice(pairs, spatial.map(() => 0), spatial.map((a) => ws[a]!), spatial);
+    const G = geo.group;
+    const [M, Cg] = [ws[0]!, ws[1]!];
+    if (G === 1) {
+      dw = g.transpose(pairs, swap);
+    } else {
+      // [G, C/G, G, M/G, ...k]: keep the blocks where the input and output groups agree.
+      const blocks = g.reshape(pairs, [G, Cg, G, M / G, ...geo.kernel]);
+      const eye = Array.from({ length: G * G }, (_, k) => (k % (G + 1) === 0 ? 1 : 0));
+      const mask = g.constant(eye, [G, 1, G, 1, ...geo.kernel.map(() => 1)], x.dtype);
+      const own = g.reduceSum(g.mul(blocks, mask), [2], false); // [G, C/G, M/G, ...k]
+      dw = g.reshape(g.transpose(own, [0, 2, 1, ...geo.kernel.map((_, i) => i + 3)]), ws);
+    }
+  }
+  const db = b && needsGrad[2] ? g.reduceSum(d, [0, ...spatial], false) : undefined;
+  return [dx, dw, db];
 };
 
 const layerNormRule: GradientRule = ({ g, node, dy, needsGrad }) => {
@@ -352,6 +412,7 @@ export const defaultGradientRules: GradientRules = {
     return [g.sub(dy[0]!, g.mul(g.exp(y), g.reduceSum(dy[0]!, [axis])))];
   },
   LayerNormalization: layerNormRule,
+  Conv: convRule,
   ReduceSum: ({ g, node, dy }) => [unreduce(g, node, dy[0]!).grad, undefined],
   ReduceMean: ({ g, node, dy }) => {
     const { grad, count } = unreduce(g, node, dy[0]!);

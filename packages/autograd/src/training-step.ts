@@ -152,27 +152,28 @@ export function buildTrainingStep(spec: TrainingStepSpec): TrainingStep {
   const grads = gradients(g, loss, trained.map((p) => params[p.name]), { rules: spec.rules });
 
   g.scope('adamw', () => {
-    const squares = grads.map((d) => g.reduceSum(g.mul(d, d), undefined, false));
-    const norm = g.sqrt(squares.length === 1 ? squares[0] : g.op('Sum', squares));
+    // Every scalar factor (clipping, bias corrections, learning rate) is folded into one
+    // scalar per term, so each parameter tensor is streamed through memory as few times as
+    // possible: d² once (for the norm and v), then m, v and the update.
+    const squares = grads.map((d) => g.mul(d, d));
+    const sums = squares.map((dd) => g.reduceSum(dd, undefined, false));
+    const norm = g.sqrt(sums.length === 1 ? sums[0] : g.op('Sum', sums));
     g.output(norm, N.gradNorm);
-    let clipped = grads;
-    if (opt.maxGradNorm !== undefined) {
-      const coef = g.min(g.div(opt.maxGradNorm, g.add(norm, 1e-6)), 1);
-      clipped = grads.map((d) => g.mul(d, coef));
-    }
+    const coef = opt.maxGradNorm === undefined ? undefined : g.min(g.div(opt.maxGradNorm, g.add(norm, 1e-6)), 1);
+    const mScale = coef ? g.mul(coef, 1 - opt.beta1) : 1 - opt.beta1;
+    const vScale = coef ? g.mul(g.mul(coef, coef), 1 - opt.beta2) : 1 - opt.beta2;
     const bias1 = g.sub(1, g.pow(g.scalar(opt.beta1), step));
-    const bias2 = g.sub(1, g.pow(g.scalar(opt.beta2), step));
-    const stepSize = g.div(lr, bias1);
-    const sqrtBias2 = g.sqrt(bias2);
+    const sqrtBias2 = g.sqrt(g.sub(1, g.pow(g.scalar(opt.beta2), step)));
+    // lr/bias1 · m / (√v/√bias2 + ε) = (lr·√bias2/bias1) · m / (√v + ε·√bias2)
+    const stepSize = g.div(g.mul(lr, sqrtBias2), bias1);
+    const epsilon = g.mul(sqrtBias2, opt.epsilon);
     const decay = g.sub(1, g.mul(lr, opt.weightDecay));
     trained.forEach((p, i) =>
       g.scope(`p${i}`, () => {
-        const d = clipped[i];
-        const m = g.add(g.mul(moments[i].m, opt.beta1), g.mul(d, 1 - opt.beta1));
-        const v = g.add(g.mul(moments[i].v, opt.beta2), g.mul(g.mul(d, d), 1 - opt.beta2));
-        const denom = g.add(g.div(g.sqrt(v), sqrtBias2), opt.epsilon);
+        const m = g.add(g.mul(moments[i].m, opt.beta1), g.mul(grads[i], mScale));
+        const v = g.add(g.mul(moments[i].v, opt.beta2), g.mul(squares[i], vScale));
         const decayed = p.weightDecay && opt.weightDecay > 0 ? g.mul(params[p.name], decay) : params[p.name];
-        const next = g.sub(decayed, g.mul(stepSize, g.div(m, denom)));
+        const next = g.sub(decayed, g.mul(g.div(m, g.add(g.sqrt(v), epsilon)), stepSize));
         g.output(next, N.updated(p.name));
         g.output(m, N.updated(N.firstMoment(p.name)));
         g.output(v, N.updated(N.secondMoment(p.name)));

@@ -25,7 +25,13 @@ const cases: GradCase[] = [
   { name: 'Relu', op: 'Relu', inputs: [{ shape: [3, 4] }], build: (g, [a]) => g.relu(a) },
   { name: 'Abs', op: 'Abs', inputs: [{ shape: [3, 4] }], build: (g, [a]) => g.abs(a) },
   { name: 'Erf (float32)', op: 'Erf', dtype: 'float32', inputs: [{ shape: [2, 3] }], build: (g, [a]) => g.erf(a) },
-  { name: 'GELU tanh form', op: 'Tanh', inputs: [{ shape: [2, 5], range: [-3, 3] }], build: (g, [a]) => g.gelu(a, 'tanh') },
+  // Written out from its parts: g.gelu's own closed-form gradient is checked against this in gradients.test.ts.
+  {
+    name: 'GELU tanh form, from its parts',
+    op: 'Tanh',
+    inputs: [{ shape: [2, 5], range: [-3, 3] }],
+    build: (g, [a]) => g.mul(g.mul(a, 0.5), g.add(g.tanh(g.mul(g.add(a, g.mul(g.mul(g.mul(a, a), a), 0.044715)), Math.sqrt(2 / Math.PI))), 1)),
+  },
   { name: 'GELU erf form (float32)', op: 'Erf', dtype: 'float32', inputs: [{ shape: [2, 5], range: [-3, 3] }], build: (g, [a]) => g.gelu(a, 'none') },
   { name: 'Clip constant bounds', op: 'Clip', inputs: [{ shape: [3, 4] }], build: (g, [a]) => g.clip(a, -0.5, 0.4) },
   { name: 'Clip bounds as inputs', op: 'Clip', inputs: [{ shape: [3, 4] }, { shape: [] , range: [-0.6, -0.4] }, { shape: [], range: [0.3, 0.5] }], build: (g, [a, lo, hi]) => g.clip(a, lo, hi) },
@@ -40,6 +46,7 @@ const cases: GradCase[] = [
   { name: 'Min broadcast', op: 'Min', inputs: [{ shape: [3, 1] }, { shape: [3, 2] }], build: (g, [a, b]) => g.min(a, b) },
   { name: 'Sum variadic broadcast', op: 'Sum', inputs: [{ shape: [2, 3] }, { shape: [3] }, { shape: [2, 1] }], build: (g, xs) => g.op('Sum', xs) },
   { name: 'MatMul [2,3,4]@[4,5]', op: 'MatMul', inputs: [{ shape: [2, 3, 4] }, { shape: [4, 5] }], build: (g, [a, b]) => g.matmul(a, b) },
+  { name: 'MatMul [2,2,3,4]@[4,5] (weight gradient as one GEMM)', op: 'MatMul', inputs: [{ shape: [2, 2, 3, 4] }, { shape: [4, 5] }], build: (g, [a, b]) => g.matmul(a, b) },
   { name: 'MatMul [3,4]@[2,4,5]', op: 'MatMul', inputs: [{ shape: [3, 4] }, { shape: [2, 4, 5] }], build: (g, [a, b]) => g.matmul(a, b) },
   { name: 'MatMul batch broadcast [2,1,3,4]@[1,2,4,2]', op: 'MatMul', inputs: [{ shape: [2, 1, 3, 4] }, { shape: [1, 2, 4, 2] }], build: (g, [a, b]) => g.matmul(a, b) },
   { name: 'MatMul vector@matrix', op: 'MatMul', inputs: [{ shape: [4] }, { shape: [4, 3] }], build: (g, [a, b]) => g.matmul(a, b) },
@@ -85,6 +92,14 @@ const cases: GradCase[] = [
   { name: 'Squeeze', op: 'Squeeze', inputs: [{ shape: [2, 1, 3, 1] }], build: (g, [a]) => g.squeeze(a, [1, 3]) },
   { name: 'Expand [3,1] to [2,3,4]', op: 'Expand', inputs: [{ shape: [3, 1] }], build: (g, [a]) => g.expand(a, [2, 3, 4]) },
   { name: 'Identity', op: 'Identity', inputs: [{ shape: [3] }], build: (g, [a]) => g.mul(g.identity(a), a) },
+  // onnxruntime's CPU provider has no float64 Conv: float32, with its looser tolerance.
+  { name: 'Conv 3x3, pads 1, bias (float32)', op: 'Conv', dtype: 'float32', inputs: [{ shape: [2, 3, 5, 4] }, { shape: [4, 3, 3, 3] }, { shape: [4] }], build: (g, [x, w, b]) => g.conv(x, w, b, { pads: [1, 1, 1, 1] }) },
+  { name: 'Conv stride 2, uneven pads, 3x2 kernel (float32)', op: 'Conv', dtype: 'float32', inputs: [{ shape: [1, 2, 7, 6] }, { shape: [3, 2, 3, 2] }], build: (g, [x, w]) => g.conv(x, w, undefined, { strides: [2, 2], pads: [1, 0, 0, 1] }) },
+  { name: 'Conv stride 3, rows the kernel never reaches (float32)', op: 'Conv', dtype: 'float32', inputs: [{ shape: [1, 1, 8, 8] }, { shape: [2, 1, 3, 3] }], build: (g, [x, w]) => g.conv(x, w, undefined, { strides: [3, 3] }) },
+  { name: 'Conv dilation 2 (float32)', op: 'Conv', dtype: 'float32', inputs: [{ shape: [1, 2, 7, 7] }, { shape: [2, 2, 3, 3] }], build: (g, [x, w]) => g.conv(x, w, undefined, { dilations: [2, 2], pads: [2, 2, 2, 2] }) },
+  { name: 'Conv two groups (float32)', op: 'Conv', dtype: 'float32', inputs: [{ shape: [1, 4, 5, 5] }, { shape: [6, 2, 3, 3] }, { shape: [6] }], build: (g, [x, w, b]) => g.conv(x, w, b, { group: 2, pads: [1, 1, 1, 1] }) },
+  { name: 'Conv depthwise, stride 2 (float32)', op: 'Conv', dtype: 'float32', inputs: [{ shape: [1, 3, 6, 6] }, { shape: [3, 1, 3, 3] }], build: (g, [x, w]) => g.conv(x, w, undefined, { group: 3, strides: [2, 2], pads: [1, 1, 1, 1] }) },
+  { name: 'Conv 1-d, stride 3 (float32)', op: 'Conv', dtype: 'float32', inputs: [{ shape: [2, 3, 9] }, { shape: [2, 3, 4] }], build: (g, [x, w]) => g.conv(x, w, undefined, { strides: [3], pads: [1, 2] }) },
   { name: 'Cast float64 to float64', op: 'Cast', inputs: [{ shape: [3] }], build: (g, [a]) => g.mul(g.cast(a, 'float64'), a) },
 ];
 

@@ -89,6 +89,30 @@ export interface GraphOptions {
   readonly dtype?: FloatDType;
 }
 
+/** Geometry of {@link Graph.conv} and {@link Graph.convTranspose}; each list has one entry per spatial axis (pads two). */
+export interface ConvOptions {
+  /** Default 1 on every axis. */
+  readonly strides?: readonly number[];
+  /** Start paddings of every axis, then end paddings. Default 0. */
+  readonly pads?: readonly number[];
+  /** Default 1 on every axis. */
+  readonly dilations?: readonly number[];
+  /** Channel groups (default 1; the channel count for a depthwise convolution). */
+  readonly group?: number;
+}
+
+function convAttributes(o: ConvOptions): AttributesInput {
+  return { strides: o.strides, pads: o.pads, dilations: o.dilations, group: o.group };
+}
+
+/** A closed-form gradient of a composite value: see {@link Graph.setGradient}. */
+export interface GradientOverride {
+  /** The values the composite is computed from (the ones `backward` returns gradients for). */
+  readonly inputs: readonly Value[];
+  /** Emits the gradients of `inputs` (same order and shapes) from the gradient `dy` of the composite. */
+  readonly backward: (dy: Value) => readonly Value[];
+}
+
 /** Value to feed a helper that needs a tensor: a {@link Value} or a plain number (made a scalar constant of the graph's float type). */
 export type ValueLike = Value | number;
 
@@ -126,6 +150,7 @@ export class Graph {
   private readonly _constants = new Map<Value, HostTensor>();
   private readonly _scalarCache = new Map<string, Value>();
   private readonly _scopes: string[] = [];
+  private readonly _gradients = new Map<Value, GradientOverride>();
 
   constructor(options: GraphOptions = {}) {
     this.name = options.name ?? 'dytrack';
@@ -165,6 +190,24 @@ export class Graph {
   /** Build-time data of a constant or initializer value, else `undefined`. */
   constantValue(value: Value): HostTensor | undefined {
     return this._constants.get(value);
+  }
+
+  /**
+   * Gives `output`, computed from `override.inputs` by several nodes, a gradient of its own:
+   * reverse-mode differentiation (`@dytrack/autograd`) then calls `override.backward` for it
+   * instead of differentiating those nodes one by one. For composites whose closed-form
+   * derivative is cheaper than the chain rule through their parts (GELU). The forward graph
+   * is unchanged.
+   */
+  setGradient(output: Value, override: GradientOverride): void {
+    if (output.graph !== this || override.inputs.some((v) => v.graph !== this)) throw new InvalidArgumentError('setGradient: values of another graph');
+    if (!this._producers.has(output)) throw new InvalidArgumentError(`setGradient: ${output.name} is not computed by a node`);
+    this._gradients.set(output, override);
+  }
+
+  /** The gradient override given to `value` by {@link Graph.setGradient}, if any. */
+  gradientOverride(value: Value): GradientOverride | undefined {
+    return this._gradients.get(value);
   }
 
   /** The current scope prefix (`'block0/attn/'`, or `''` at the root). */
@@ -487,14 +530,30 @@ export class Graph {
    */
   gelu(x: Value, approximate: 'none' | 'tanh' = 'none'): Value {
     return this.scope(this.uniqueScope('gelu'), () => {
-      let inner: Value;
       if (approximate === 'none') {
-        inner = this.erf(this.mul(x, Math.SQRT1_2));
-      } else {
-        const x3 = this.mul(this.mul(x, x), x);
-        inner = this.tanh(this.mul(this.add(x, this.mul(x3, 0.044715)), Math.sqrt(2 / Math.PI)));
+        const inner = this.erf(this.mul(x, Math.SQRT1_2));
+        return this.mul(this.mul(x, 0.5), this.add(inner, 1));
       }
-      return this.mul(this.mul(x, 0.5), this.add(inner, 1));
+      const c = Math.sqrt(2 / Math.PI);
+      const a = 0.044715;
+      const x2 = this.mul(x, x);
+      const t = this.tanh(this.mul(this.add(x, this.mul(this.mul(x2, x), a)), c));
+      const half = this.mul(x, 0.5);
+      const onePlusT = this.add(t, 1);
+      const y = this.mul(half, onePlusT);
+      // d/dx = ½(1 + t) + ½x·(1 − t²)·c·(1 + 3a·x²), from the forward's own x², t, ½x and 1 + t:
+      // ten element-wise ops, where the chain rule through the parts takes about fifteen and a
+      // five-way sum of x's gradient contributions (the largest tensors of a training step).
+      this.setGradient(y, {
+        inputs: [x],
+        backward: (dy) =>
+          this.scope('gelu_grad', () => {
+            const sech2 = this.sub(1, this.mul(t, t));
+            const slope = this.mul(this.mul(half, sech2), this.mul(this.add(this.mul(x2, 3 * a), 1), c));
+            return [this.mul(dy, this.add(this.mul(onePlusT, 0.5), slope))];
+          }),
+      });
+      return y;
     });
   }
 
@@ -519,6 +578,23 @@ export class Graph {
       alpha: floatAttr(options.alpha ?? 1),
       beta: floatAttr(options.beta ?? 1),
     });
+  }
+
+  /**
+   * N-d convolution (ONNX `Conv`, channels first): `x [N, C, ...]`, `w [M, C/group, ...k]`,
+   * optional bias `[M]`. Explicit padding only: `pads` lists every axis's start, then every
+   * axis's end (`[top, left, bottom, right]` in 2-d). `@dytrack/autograd` differentiates it.
+   */
+  conv(x: Value, w: Value, b?: Value, options: ConvOptions = {}): Value {
+    return this.op('Conv', [x, w, b], convAttributes(options));
+  }
+
+  /**
+   * N-d transposed convolution (ONNX `ConvTranspose`): `x [N, C, ...]`, `w [C, M/group, ...k]`;
+   * `outputPadding` adds to the end of each spatial axis (below the stride).
+   */
+  convTranspose(x: Value, w: Value, b?: Value, options: ConvOptions & { readonly outputPadding?: readonly number[] } = {}): Value {
+    return this.op('ConvTranspose', [x, w, b], { ...convAttributes(options), output_padding: options.outputPadding });
   }
 
   /** Softmax along `axis` (default last). */

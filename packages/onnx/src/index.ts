@@ -10,7 +10,9 @@
  *
  * @packageDocumentation
  */
-export type { GraphNode, Initializer, OpOptions, GraphOptions, ValueLike } from './graph.js';
+export type { GraphNode, Initializer, OpOptions, GraphOptions, ValueLike, GradientOverride, ConvOptions } from './graph.js';
+export type { ConvGeometry } from './conv.js';
+export { convGeometry, convOutputSize, convTransposeOutputSize } from './conv.js';
 export { Graph, Value, OPSET_VERSION, axisOf } from './graph.js';
 
 export type { Attribute, AttributeInput, AttributesInput } from './attributes.js';

@@ -2,6 +2,7 @@ import type { HostTensor, TensorDType, TensorShape } from '@dytrack/core';
 import { InvalidArgumentError } from '@dytrack/core';
 import type { Attribute } from './attributes.js';
 import { intAttr, intsAttr } from './attributes.js';
+import { convGeometry, convOutputSize, convTransposeOutputSize } from './conv.js';
 import { dtypeFromOnnx, elementAsNumber } from './dtype.js';
 
 /** Element type and (when known) shape of one value. */
@@ -152,6 +153,34 @@ function sliceDim(dim: number, start: number, end: number, step: number): number
   return Math.max(0, Math.ceil((e - s) / step));
 }
 
+/** Output type of Conv (`[N, M, ...]` from `w [M, C/group, ...k]`) or ConvTranspose (`w [C, M/group, ...k]`). */
+function convShape(ctx: InferenceContext, transpose: boolean): ValueType {
+  const x = first(ctx);
+  const w = ctx.inputs[1]?.shape;
+  if (!x.shape || !w || !isStaticShape(w)) return { dtype: x.dtype, shape: undefined };
+  const op = ctx.opType;
+  if (x.shape.length !== w.length) throw new InvalidArgumentError(`${op}: input [${x.shape.join(',')}] and weight [${w.join(',')}] differ in rank`);
+  const geo = convGeometry(op, ctx.attributes, w);
+  const channels = x.shape[1]!;
+  const expected = transpose ? w[0]! : w[1]! * geo.group;
+  if (typeof channels === 'number' && channels !== expected) {
+    throw new InvalidArgumentError(`${op}: input has ${channels} channels, the weight [${w.join(',')}] with group ${geo.group} expects ${expected}`);
+  }
+  const outChannels = transpose ? w[1]! * geo.group : w[0]!;
+  const outputShape = transpose ? intsAttr(ctx.attributes, 'output_shape') : undefined;
+  const outputPadding = transpose ? intsAttr(ctx.attributes, 'output_padding') : undefined;
+  const spatial = x.shape.slice(2).map((d, i) => {
+    if (outputShape) return outputShape[i]!;
+    if (typeof d !== 'number') return `${op}_${i}`;
+    const size = transpose
+      ? convTransposeOutputSize(d, geo.kernel[i]!, geo.strides[i]!, geo.dilations[i]!, geo.padsBegin[i]!, geo.padsEnd[i]!, outputPadding?.[i] ?? 0)
+      : convOutputSize(d, geo.kernel[i]!, geo.strides[i]!, geo.dilations[i]!, geo.padsBegin[i]!, geo.padsEnd[i]!);
+    if (size < 1) throw new InvalidArgumentError(`${op}: spatial axis ${i} of [${x.shape!.join(',')}] gives an empty output`);
+    return size;
+  });
+  return { dtype: x.dtype, shape: [x.shape[0]!, outChannels, ...spatial] };
+}
+
 const RULES: Record<string, Rule> = {
   Identity: same,
   Neg: same,
@@ -226,6 +255,8 @@ const RULES: Record<string, Rule> = {
     const n = intAttr(ctx.attributes, 'transB', 0) ? b[0] : b[1];
     return [{ dtype: first(ctx).dtype, shape: [m, n] }];
   },
+  Conv: (ctx) => [convShape(ctx, false)],
+  ConvTranspose: (ctx) => [convShape(ctx, true)],
   LayerNormalization: (ctx) => {
     const x = first(ctx);
     const outs: (ValueType | undefined)[] = [x];

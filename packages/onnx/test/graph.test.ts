@@ -203,3 +203,37 @@ describe('Graph', () => {
     expect([...(r.s.data as Float64Array)]).toEqual([4, 6, 6, 8, 8, 10]);
   });
 });
+
+describe('Graph.conv and Graph.convTranspose', () => {
+  const cases: { name: string; x: number[]; w: number[]; transpose?: boolean; options: Parameters<Graph['conv']>[3] & { outputPadding?: number[] }; expected: number[] }[] = [
+    { name: '3x3, pads 1', x: [2, 3, 5, 4], w: [4, 3, 3, 3], options: { pads: [1, 1, 1, 1] }, expected: [2, 4, 5, 4] },
+    { name: 'stride 2, uneven pads', x: [1, 2, 7, 6], w: [3, 2, 3, 2], options: { strides: [2, 2], pads: [1, 0, 0, 1] }, expected: [1, 3, 3, 3] },
+    { name: 'dilation 2, groups 2', x: [1, 4, 9, 9], w: [6, 2, 3, 3], options: { dilations: [2, 2], group: 2 }, expected: [1, 6, 5, 5] },
+    { name: '1-d, stride 3', x: [2, 3, 9], w: [2, 3, 4], options: { strides: [3], pads: [1, 2] }, expected: [2, 2, 3] },
+    { name: 'transposed, stride 3, output padding 2', x: [1, 2, 2, 2], w: [2, 1, 3, 3], transpose: true, options: { strides: [3, 3], outputPadding: [2, 2] }, expected: [1, 1, 8, 8] },
+    { name: 'transposed, groups 2, pads 1', x: [1, 4, 5, 5], w: [4, 3, 3, 3], transpose: true, options: { group: 2, pads: [1, 1, 1, 1] }, expected: [1, 6, 5, 5] },
+  ];
+  for (const c of cases) {
+    it(`infers the shape onnxruntime computes: ${c.name}`, async () => {
+      const g = new Graph({ dtype: 'float32' });
+      const x = g.input('x', 'float32', c.x);
+      const w = g.input('w', 'float32', c.w);
+      const y = c.transpose ? g.convTranspose(x, w, undefined, c.options) : g.conv(x, w, undefined, c.options);
+      expect(y.staticShape()).toEqual(c.expected);
+      g.output(y, 'y');
+      const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+      const r = await run(g, { x: new ort.Tensor('float32', new Float32Array(size(c.x)).fill(1), c.x), w: new ort.Tensor('float32', new Float32Array(size(c.w)).fill(1), c.w) });
+      expect(r.y.dims).toEqual(c.expected);
+    });
+  }
+
+  it('names a channel count that does not match the weight', () => {
+    const g = new Graph({ dtype: 'float32' });
+    const x = g.input('x', 'float32', [1, 3, 5, 5]);
+    const w = g.input('w', 'float32', [4, 2, 3, 3]);
+    expect(() => g.conv(x, w)).toThrow(InvalidArgumentError);
+    expect(() => g.conv(x, w)).toThrow(/3 channels.*expects 2/);
+    expect(() => g.conv(x, g.input('w2', 'float32', [4, 3, 3, 3]), undefined, { strides: [0, 1] })).toThrow(/strides must be integers >= 1/);
+    expect(() => g.conv(g.input('small', 'float32', [1, 3, 2, 2]), g.input('w3', 'float32', [4, 3, 3, 3]))).toThrow(/empty output/);
+  });
+});
