@@ -155,6 +155,18 @@ describe('dytrack train options', () => {
     expect(r.stderr).toMatch(/--stage-depths 2,2,3/);
   });
 
+  it('refuses crop sizes that are not multiples of the patch size, or a search crop no larger than the template', async () => {
+    const odd = await run(['train', '--data', 'procedural', '--steps', '5', '--search-size', '100', '--out', 'run']);
+    expect(odd.code).toBe(2);
+    expect(odd.stderr).toMatch(/--search-size must be a multiple of the patch size 16, got 100/);
+    const zero = await run(['train', '--data', 'procedural', '--steps', '5', '--template-size', '0', '--out', 'run']);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toMatch(/--template-size/);
+    const small = await run(['train', '--data', 'procedural', '--steps', '5', '--template-size', '128', '--search-size', '128', '--out', 'run']);
+    expect(small.code).toBe(2);
+    expect(small.stderr).toMatch(/--search-size \(128\) must be larger than --template-size \(128\)/);
+  });
+
   it('refuses a warm-up or --stop-after beyond --steps, naming the flags', async () => {
     const warm = await run(['train', '--data', 'procedural', '--steps', '5', '--warmup', '50', '--out', 'run']);
     expect(warm.code).toBe(2);

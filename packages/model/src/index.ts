@@ -24,6 +24,8 @@ export { float32ToFloat16Bits, float16BitsToFloat32, toFloat16, fromFloat16 } fr
 
 export type { ModelWeights, InitWeightsOptions, ReadWeightsOptions, WriteWeightsOptions } from './weights.js';
 export { SeededRandom, initWeights, validateWeights, weightsFromSafetensors, weightsToSafetensors, weightsFromOnnxFiles } from './weights.js';
+export type { ResizedPositionEmbedding } from './resize.js';
+export { resizePositionEmbedding, resizePositionEmbeddings } from './resize.js';
 
 export type { ReferenceExit, ReferenceStage, ReferenceForward, FloatArray } from './reference.js';
 export { referenceForward, geluTanh } from './reference.js';

@@ -4,6 +4,7 @@ import type { ModelConfig } from './config.js';
 import { fromFloat16, toFloat16 } from './half.js';
 import { parameterSize, parameterSpecs, type ParameterSpec } from './params.js';
 import { bytesToFloat32, readSafetensors, SafetensorsError, typedArrayBytes, writeSafetensors, type SafetensorsTensor } from './safetensors.js';
+import { resizePositionEmbedding } from './resize.js';
 
 /**
  * The weights of a model: float32 values by safetensors name, row-major, in
@@ -157,6 +158,15 @@ export interface ReadWeightsOptions {
    * fine-tuning a grown architecture from older weights; the caller initialises them.
    */
   readonly allowMissing?: boolean;
+  /**
+   * Resample position embeddings made for another template or search size (a square patch
+   * grid of another side) to this architecture's grid with {@link resizePositionEmbedding},
+   * instead of failing on their shape (default false). For weights trained at another input
+   * size, such as a low-resolution first phase of training.
+   */
+  readonly resizePositionEmbeddings?: boolean;
+  /** Called for each position embedding resampled, with the grid sides. */
+  readonly onPositionEmbeddingResized?: (name: string, fromGrid: number, toGrid: number) => void;
 }
 
 /**
@@ -209,6 +219,21 @@ export function weightsFromSafetensors(config: ModelConfig, bytes: Uint8Array, o
     const t = file.tensors.get(spec.name);
     if (!t && options.allowMissing) continue;
     if (!t) throw new SafetensorsError(`missing (the ${config.variant} architecture needs ${spec.description}, shape [${spec.shape.join(', ')}])`, spec.name);
+    const fromGrid = Math.round(Math.sqrt(t.shape[1] ?? 0));
+    const toGrid = Math.round(Math.sqrt(spec.shape[1]!));
+    if (
+      options.resizePositionEmbeddings &&
+      POSITION_EMBEDDINGS.has(spec.name) &&
+      t.shape.length === 3 &&
+      t.shape[0] === 1 &&
+      t.shape[2] === spec.shape[2] &&
+      fromGrid * fromGrid === t.shape[1] &&
+      fromGrid !== toGrid
+    ) {
+      out.set(spec.name, resizePositionEmbedding(toFloat32(spec.name, t), fromGrid, toGrid, spec.shape[2]!));
+      options.onPositionEmbeddingResized?.(spec.name, fromGrid, toGrid);
+      continue;
+    }
     if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
       throw new SafetensorsError(`shape [${t.shape.join(', ')}] but the architecture needs [${spec.shape.join(', ')}]`, spec.name);
     }
@@ -222,6 +247,8 @@ export function weightsFromSafetensors(config: ModelConfig, bytes: Uint8Array, o
   }
   return out;
 }
+
+const POSITION_EMBEDDINGS = new Set(['backbone.pos_embed_z', 'backbone.pos_embed_x']);
 
 /** Options of {@link weightsToSafetensors}. */
 export interface WriteWeightsOptions {

@@ -5,7 +5,7 @@ import { Trainer, type StepResult } from '@dytrack/autograd';
 import { createNodeBackend } from '@dytrack/backend-node';
 import { resolveLossConfig, type LossConfig } from '@dytrack/distill';
 import { findSystemAssets, lineChartSvg, svgToPng } from '@dytrack/eval';
-import { exportModel, initWeights, modelCost, parameterSpecs, validateModelConfig, validateWeights, type InitWeightsOptions, type ModelConfig, type ModelWeights } from '@dytrack/model';
+import { exportModel, initWeights, modelCost, modelGeometry, parameterSpecs, resizePositionEmbeddings, validateModelConfig, validateWeights, type InitWeightsOptions, type ModelConfig, type ModelWeights } from '@dytrack/model';
 import { loadModelDirectory, writeModelDirectory, writeWeightsFile } from '@dytrack/model/node';
 import { checkpointFromBytes, checkpointToBytes, readCheckpointFile, writeCheckpoint, type CheckpointInfo, type HistoryEntry } from './checkpoint.js';
 import type { BatchBuffers, DataSourceSpec, SamplerOptions } from './data.js';
@@ -339,7 +339,11 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     if (options.initialWeights) {
       // Parameters the given weights lack (a head added since) start from the random initialisation.
       const fresh = initWeights(config, { ...options.init, seed });
-      const given = options.initialWeights;
+      // Weights trained at another template or search size: their position embeddings are
+      // resampled to this configuration's grids.
+      const geometry = modelGeometry(config);
+      const { weights: given, resized } = resizePositionEmbeddings(options.initialWeights, { template: geometry.templateGrid, search: geometry.searchGrid }, config.dim);
+      for (const r of resized) log(`${r.name} resampled from a ${r.from}x${r.from} to a ${r.to}x${r.to} grid (the given weights were trained at another crop size)`);
       const missing = [...fresh.keys()].filter((k) => !given.has(k));
       const frozenMissing = trainable ? missing.filter((k) => !trainable.has(k)) : [];
       if (frozenMissing.length > 0) {

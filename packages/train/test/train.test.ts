@@ -211,6 +211,20 @@ describe('trainModel', () => {
     expect(Math.max(...grown.weights.get('backbone.blocks.2.attn.qkv.weight')!.map((v, i) => Math.abs(v - full.weights.get('backbone.blocks.2.attn.qkv.weight')![i]!)))).toBeLessThan(2 * base.lr);
   }, 300_000);
 
+  it('continues weights trained at another crop size, their position embeddings resampled', async () => {
+    // As a low-resolution first phase would hand over: search 64 (a 4x4 grid) to search 96 (6x6).
+    const given = initWeights(small, { seed: 3 });
+    const larger = modelConfig('tiny', { ...small, templateSize: 48, searchSize: 96 });
+    const logs: string[] = [];
+    const run = await trainModel({ ...base, model: larger, steps: 1, outDir: await tempDir(), seed: 9, evaluation: false, workerLoader: false, initialWeights: given, onLog: (m) => logs.push(m) });
+    expect(run.steps).toBe(1);
+    expect(logs.join('\n')).toMatch(/backbone\.pos_embed_z resampled from a 2x2 to a 3x3 grid/);
+    expect(logs.join('\n')).toMatch(/backbone\.pos_embed_x resampled from a 4x4 to a 6x6 grid/);
+    expect(run.weights.get('backbone.pos_embed_x')!.length).toBe(36 * small.dim);
+    const name = 'backbone.blocks.0.attn.qkv.weight';
+    expect(Math.max(...run.weights.get(name)!.map((v, i) => Math.abs(v - given.get(name)![i]!)))).toBeLessThan(2 * base.lr);
+  }, 120_000);
+
   it('fine-tunes only the parameters trainOnly names: the rest stay bit-identical, through a resume', async () => {
     const given = initWeights(small, { seed: 3 });
     const decision = selectParameters(small, ['decision']);

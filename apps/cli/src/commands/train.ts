@@ -38,6 +38,12 @@ Options:
                        so 2,2,3 from a 2,2,2 model grows its last stage by one block (not with
                        --train-only: blocks that would stay frozen at their start are refused)
   --size-conv-layers N 3x3 layers of each exit's size branch (default: the variant's, 2)
+  --template-size T, --search-size S
+                       crop sides in pixels, multiples of the patch size (default: the variant's,
+                       128 and 256): a smaller search crop has fewer tokens, so a step costs less
+                       (search 128: about a quarter). With --init-from, position embeddings made
+                       for another size are resampled (bicubic), so a model trained small
+                       continues at full size
   --offset-input I     what each exit's offset map reads: size-branch (default: the
                        size branch's 3x3 convolutions, which locate centres within a
                        cell) or trunk (the per-cell trunk; models before 2026-11-25)
@@ -144,6 +150,8 @@ export const trainCommand: Command = {
       'decision-margin': { type: 'string' },
       'no-recycling': { type: 'boolean', default: false },
       'size-conv-layers': { type: 'string' },
+      'template-size': { type: 'string' },
+      'search-size': { type: 'string' },
       'stage-depths': { type: 'string' },
       'offset-input': { type: 'string' },
       'pairs-per-sequence': { type: 'string' },
@@ -214,6 +222,13 @@ export const trainCommand: Command = {
       const thresholds = depths.length === preset.length ? preset : depths.map((_, i) => (i === depths.length - 1 ? 0 : preset[0]!));
       config = modelConfig(values.variant as ModelVariant, { ...config, stageDepths: depths, defaultThresholds: thresholds });
     }
+    for (const [flag, key] of [['template-size', 'templateSize'], ['search-size', 'searchSize']] as const) {
+      if (values[flag] === undefined) continue;
+      const side = int(values[flag], flag, 0, 1);
+      if (side % config.patchSize !== 0) throw new UsageError(`--${flag} must be a multiple of the patch size ${config.patchSize}, got ${side}`);
+      config = modelConfig(values.variant as ModelVariant, { ...config, [key]: side });
+    }
+    if (config.searchSize <= config.templateSize) throw new UsageError(`--search-size (${config.searchSize}) must be larger than --template-size (${config.templateSize})`);
     if (values['offset-input'] !== undefined) {
       const input = values['offset-input'];
       if (input !== 'trunk' && input !== 'size-branch') throw new UsageError(`--offset-input must be trunk or size-branch, got ${input}`);
@@ -268,7 +283,14 @@ export const trainCommand: Command = {
         if (e instanceof DyTrackError) throw new UsageError(`--init-from: ${e.message}`);
         throw new UsageError(`--init-from: cannot read ${values['init-from']} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       }
-      initialWeights = weightsFromSafetensors(config, bytes, { allowMissing: true, allowExtra: true });
+      const resized: string[] = [];
+      initialWeights = weightsFromSafetensors(config, bytes, {
+        allowMissing: true,
+        allowExtra: true,
+        resizePositionEmbeddings: true,
+        onPositionEmbeddingResized: (name, from, to) => resized.push(`${name} ${from}x${from} -> ${to}x${to}`),
+      });
+      if (resized.length > 0) io.stderr.write(`--init-from: position embeddings resampled to this crop size (bicubic): ${resized.join(', ')}\n`);
       const ignored = [...readSafetensors(bytes).tensors.keys()].filter((k) => !initialWeights!.has(k));
       // Optimizer state is expected in a checkpoint; any other tensor left over means the weights
       // were made for another architecture (a removed head, or a deeper stage: --stage-depths).
