@@ -4,7 +4,8 @@ import type { ModelConfig } from './config.js';
 import { fromFloat16, toFloat16 } from './half.js';
 import { parameterSize, parameterSpecs, type ParameterSpec } from './params.js';
 import { bytesToFloat32, readSafetensors, SafetensorsError, typedArrayBytes, writeSafetensors, type SafetensorsTensor } from './safetensors.js';
-import { resizePositionEmbedding } from './resize.js';
+import { modelGeometry } from './config.js';
+import { resizePositionEmbeddings } from './resize.js';
 
 /**
  * The weights of a model: float32 values by safetensors name, row-major, in
@@ -160,7 +161,7 @@ export interface ReadWeightsOptions {
   readonly allowMissing?: boolean;
   /**
    * Resample position embeddings made for another template or search size (a square patch
-   * grid of another side) to this architecture's grid with {@link resizePositionEmbedding},
+   * grid of another side) to this architecture's grid with {@link resizePositionEmbeddings},
    * instead of failing on their shape (default false). For weights trained at another input
    * size, such as a low-resolution first phase of training.
    */
@@ -219,25 +220,23 @@ export function weightsFromSafetensors(config: ModelConfig, bytes: Uint8Array, o
     const t = file.tensors.get(spec.name);
     if (!t && options.allowMissing) continue;
     if (!t) throw new SafetensorsError(`missing (the ${config.variant} architecture needs ${spec.description}, shape [${spec.shape.join(', ')}])`, spec.name);
-    const fromGrid = Math.round(Math.sqrt(t.shape[1] ?? 0));
-    const toGrid = Math.round(Math.sqrt(spec.shape[1]!));
-    if (
-      options.resizePositionEmbeddings &&
-      POSITION_EMBEDDINGS.has(spec.name) &&
-      t.shape.length === 3 &&
-      t.shape[0] === 1 &&
-      t.shape[2] === spec.shape[2] &&
-      fromGrid * fromGrid === t.shape[1] &&
-      fromGrid !== toGrid
-    ) {
-      out.set(spec.name, resizePositionEmbedding(toFloat32(spec.name, t), fromGrid, toGrid, spec.shape[2]!));
-      options.onPositionEmbeddingResized?.(spec.name, fromGrid, toGrid);
+    // A position embedding of another square patch grid is resampled below, once all are read.
+    const otherGrid =
+      options.resizePositionEmbeddings === true && POSITION_EMBEDDINGS.has(spec.name) && t.shape.length === 3 && t.shape[0] === 1 && t.shape[2] === spec.shape[2] && Number.isInteger(Math.sqrt(t.shape[1]!));
+    if (otherGrid) {
+      out.set(spec.name, toFloat32(spec.name, t));
       continue;
     }
     if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
       throw new SafetensorsError(`shape [${t.shape.join(', ')}] but the architecture needs [${spec.shape.join(', ')}]`, spec.name);
     }
     out.set(spec.name, toFloat32(spec.name, t));
+  }
+  if (options.resizePositionEmbeddings) {
+    const geometry = modelGeometry(config);
+    const { weights, resized } = resizePositionEmbeddings(out, { template: geometry.templateGrid, search: geometry.searchGrid }, config.dim);
+    for (const r of resized) options.onPositionEmbeddingResized?.(r.name, r.from, r.to);
+    for (const [name, values] of weights) out.set(name, values);
   }
   if (!options.allowExtra) {
     const known = new Set(specs.map((s) => s.name));
